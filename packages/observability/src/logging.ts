@@ -1,0 +1,200 @@
+/**
+ * Structured JSON logs (pino) that never carry secrets, and carry prompt or
+ * completion text only behind an explicit debug switch.
+ */
+import { createHash } from 'node:crypto';
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+/** Header and field names whose values are secrets, wherever they appear. */
+export const SECRET_KEYS: readonly string[] = [
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'api-key',
+  'apiKey',
+  'api_key',
+];
+
+/** How deep below the log object's top level secrets are looked for (`req.headers.authorization` is depth 2). */
+export const REDACT_MAX_DEPTH = 3;
+
+export const REDACTED = '[Redacted]';
+
+/** The environment switch for content logging: `LLM_LOG_CONTENT=1`. */
+export const CONTENT_LOGGING_ENV = 'LLM_LOG_CONTENT';
+
+/** Read once at start-up; per-request code must not touch process.env. */
+const CONTENT_LOGGING_FROM_ENV = process.env[CONTENT_LOGGING_ENV] === '1';
+
+/** Carried on the root logger; pino children inherit it through their prototype. */
+const CONTENT_LOGGING = Symbol.for('@llmgw/observability.contentLogging');
+
+export interface LoggerOptions {
+  /** Minimum level. Default: `LOG_LEVEL` env, else 'info'. */
+  level?: string;
+  /** Allow prompt/completion text through `contentFields`. Default: `LLM_LOG_CONTENT=1`. */
+  debugContent?: boolean;
+  /** Where JSON lines go. Default: stdout. */
+  destination?: DestinationStream;
+  /** `name` field on every line. Default: none. */
+  name?: string;
+}
+
+function redactPaths(): string[] {
+  const paths: string[] = [];
+  for (const key of SECRET_KEYS) {
+    const segment = /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `["${key}"]`;
+    let prefix = '';
+    for (let depth = 0; depth <= REDACT_MAX_DEPTH; depth++) {
+      paths.push(depth === 0 ? segment.replace(/^\./, '') : `${prefix}${segment}`);
+      prefix = prefix === '' ? '*' : `${prefix}.*`;
+    }
+  }
+  return paths;
+}
+
+/** The redaction paths, compiled by pino once per logger. */
+export const REDACT_PATHS: readonly string[] = redactPaths();
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const logger = pino(
+    {
+      level: options.level ?? process.env['LOG_LEVEL'] ?? 'info',
+      ...(options.name !== undefined ? { name: options.name } : {}),
+      redact: { paths: [...REDACT_PATHS], censor: REDACTED },
+      // Level names instead of numbers: readable, and what most log pipelines expect.
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    options.destination ?? pino.destination({ fd: 1, sync: false }),
+  );
+  Object.defineProperty(logger, CONTENT_LOGGING, { value: options.debugContent ?? CONTENT_LOGGING_FROM_ENV });
+  return logger;
+}
+
+/** Whether `contentFields` lets text through for this logger (or its children). */
+export function isContentLoggingEnabled(logger?: Logger): boolean {
+  if (logger === undefined) return CONTENT_LOGGING_FROM_ENV;
+  const flag = (logger as unknown as Record<symbol, unknown>)[CONTENT_LOGGING];
+  return typeof flag === 'boolean' ? flag : CONTENT_LOGGING_FROM_ENV;
+}
+
+export interface RequestLogInput {
+  requestId?: string;
+  traceId?: string;
+  /** An API key *identifier* (see `keyFingerprint`), never the key. */
+  keyId?: string;
+  model?: string;
+  status?: number;
+  latencyMs?: number;
+  tokens?: { prompt?: number; completion?: number };
+  fallbackStrategy?: string;
+}
+
+export interface RequestLogFields {
+  requestId?: string;
+  traceId?: string;
+  keyId?: string;
+  model?: string;
+  status?: number;
+  latencyMs?: number;
+  promptTokens?: number;
+  completionTokens?: number;
+  fallbackStrategy?: string;
+}
+
+/**
+ * The fields of the one log line per request, flat and from a fixed list, so nothing else
+ * (a body, a header) can slip in. Undefined inputs are left out; latency is rounded to 0.1 ms.
+ */
+export function requestLogFields(input: RequestLogInput): RequestLogFields {
+  const fields: RequestLogFields = {};
+  if (input.requestId !== undefined) fields.requestId = input.requestId;
+  if (input.traceId !== undefined) fields.traceId = input.traceId;
+  if (input.keyId !== undefined) fields.keyId = input.keyId;
+  if (input.model !== undefined) fields.model = input.model;
+  if (input.status !== undefined) fields.status = input.status;
+  if (input.latencyMs !== undefined) fields.latencyMs = Math.round(input.latencyMs * 10) / 10;
+  if (input.tokens?.prompt !== undefined) fields.promptTokens = input.tokens.prompt;
+  if (input.tokens?.completion !== undefined) fields.completionTokens = input.tokens.completion;
+  if (input.fallbackStrategy !== undefined) fields.fallbackStrategy = input.fallbackStrategy;
+  return fields;
+}
+
+/** A stable, non-reversible id for an API key: "key_" + 12 hex of its SHA-256. Cache it per key. */
+export function keyFingerprint(apiKey: string): string {
+  return `key_${createHash('sha256').update(apiKey).digest('hex').slice(0, 12)}`;
+}
+
+export interface InvalidOutputDescription {
+  length: number;
+  /** First 16 hex characters of the SHA-256 of the text: enough to correlate, not to read. */
+  sha256: string;
+  /** The validation error, with any quoted excerpt of the text removed. */
+  error: string;
+}
+
+/** Describes invalid model output by length, hash and validation error, never by content. */
+export function describeInvalidOutput(text: string, validationError: unknown): InvalidOutputDescription {
+  return {
+    length: text.length,
+    sha256: createHash('sha256').update(text).digest('hex').slice(0, 16),
+    error: describeValidationError(validationError),
+  };
+}
+
+const MAX_ERROR_LENGTH = 300;
+const MAX_LISTED_ERRORS = 5;
+// JSON.parse messages quote the input (`Unexpected token 'h', "hello" is not valid JSON`);
+// the closing quote may be missing when V8 truncates the excerpt.
+const DOUBLE_QUOTED = /"(?:[^"\\]|\\.)*"?/g;
+const LONG_SINGLE_QUOTED = /'[^']{4,}'/g;
+
+function scrub(message: string): string {
+  const cleaned = message.replace(DOUBLE_QUOTED, '"…"').replace(LONG_SINGLE_QUOTED, "'…'");
+  return cleaned.length > MAX_ERROR_LENGTH ? `${cleaned.slice(0, MAX_ERROR_LENGTH)}…` : cleaned;
+}
+
+interface ErrorObjectLike {
+  instancePath?: string;
+  keyword?: string;
+  message?: string;
+}
+
+function describeErrorList(errors: readonly ErrorObjectLike[]): string {
+  const listed = errors
+    .slice(0, MAX_LISTED_ERRORS)
+    .map((e) => `${e.instancePath || '/'} ${e.message ?? e.keyword ?? 'invalid'}`)
+    .join('; ');
+  const more = errors.length > MAX_LISTED_ERRORS ? ` (+${errors.length - MAX_LISTED_ERRORS} more)` : '';
+  return scrub(listed + more);
+}
+
+/** Ajv error arrays, Ajv ValidationErrors, Errors (e.g. from JSON.parse) and strings, as one safe line. */
+export function describeValidationError(error: unknown): string {
+  if (typeof error === 'string') return scrub(error);
+  if (Array.isArray(error)) return describeErrorList(error as ErrorObjectLike[]);
+  if (error !== null && typeof error === 'object') {
+    const nested = (error as { errors?: unknown }).errors;
+    if (Array.isArray(nested)) return describeErrorList(nested as ErrorObjectLike[]);
+    if (error instanceof Error) return scrub(`${error.name}: ${error.message}`);
+  }
+  return 'unknown validation error';
+}
+
+export interface ContentFields {
+  prompt?: unknown;
+  completion?: unknown;
+}
+
+const NO_CONTENT: ContentFields = Object.freeze({});
+
+/**
+ * Prompt and completion for a debug log line, or `{}` unless content logging is on.
+ * `debug`: a logger from `createLogger` (uses its `debugContent`), a boolean, or omitted (`LLM_LOG_CONTENT=1`).
+ */
+export function contentFields(messages: unknown, completion: unknown, debug?: Logger | boolean): ContentFields {
+  const enabled = typeof debug === 'boolean' ? debug : isContentLoggingEnabled(debug);
+  return enabled ? { prompt: messages, completion } : NO_CONTENT;
+}
