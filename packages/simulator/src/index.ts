@@ -1,0 +1,11 @@
+export { startSimulator, DEFAULT_HOST, DEFAULT_MODELS, DEFAULT_SEED, DEFAULT_MAX_BODY_BYTES } from './server.ts';
+export type { Simulator, SimulatorOptions } from './server.ts';
+export { simulatorOptionsFromEnv, loadScenarioFile } from './config.ts';
+export { parseScenario, parseScenarioJson, ScenarioError, FAULT_KINDS, EMPTY_SCENARIO } from './scenario.ts';
+export type { Scenario, FaultRule, FaultKind, Distribution, AttemptSelector, TimeWindow, WireFormat } from './scenario.ts';
+export { Recorder, DEFAULT_MAX_RECORDS } from './recorder.ts';
+export type { AttemptRecord, AttemptOutcome } from './recorder.ts';
+export { generateInstance, generateViolation } from './schema-instance.ts';
+export type { JsonSchema } from './schema-instance.ts';
+export { estimateTokens, CHARS_PER_TOKEN } from './text.ts';
+export { DEFAULT_AFTER_CHUNKS, DEFAULT_CONTENT_FILTER_KEEP } from './chat-handler.ts';
