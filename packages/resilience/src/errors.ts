@@ -115,6 +115,8 @@ export interface FromStatusOptions {
   kind?: GatewayErrorKind;
   /** Overrides the table, e.g. when an upstream sent `x-should-retry`. */
   retryable?: boolean;
+  /** Overrides what the headers say (e.g. a hint from the error body). */
+  retryAfterMs?: number;
 }
 
 export class GatewayError extends Error {
@@ -169,7 +171,8 @@ export class GatewayError extends Error {
    */
   static fromStatus(status: number, options: FromStatusOptions): GatewayError {
     const code = options.code ?? codeForStatus(status);
-    const retryAfterMs = options.headers == null ? undefined : parseRetryAfter(options.headers);
+    const retryAfterMs =
+      options.retryAfterMs ?? (options.headers == null ? undefined : parseRetryAfter(options.headers));
     return new GatewayError({
       status,
       code,
