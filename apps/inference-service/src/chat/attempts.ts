@@ -1,0 +1,109 @@
+import { GatewayError, decide, isGatewayError, timeoutError } from '@llmgw/resilience';
+import type { CallTimeouts } from '../upstream/types.ts';
+import type { Candidate } from './candidates.ts';
+import type { AttemptOutcome, ChatTelemetry } from './telemetry.ts';
+
+/**
+ * The per-upstream policies an attempt runs under, built once per upstream
+ * model (../policies/upstream-guards.ts): circuit breaker, bulkhead, retry
+ * budget and backoff.
+ */
+export interface UpstreamGuard {
+  /** False while the breaker is open: skip this candidate without calling it. */
+  available(): boolean;
+  /** Runs one attempt under the breaker and bulkhead; records its outcome. */
+  run<T>(fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T>;
+  /** Records a failure that surfaced after `run` resolved (a stream that broke later). */
+  reportFailure(error: unknown): void;
+  /** Counts a first attempt; retries are allowed as a share of these. */
+  recordRequest(): void;
+  tryAcquireRetry(): boolean;
+  /** Delay before retry number `attempt` (1-based) after `error`, or undefined to stop. */
+  retryDelay(attempt: number, error: GatewayError): number | undefined;
+}
+
+export interface AttemptContext {
+  signal: AbortSignal;
+  /** Absolute deadline (Date.now() scale) for everything this request does. */
+  deadline: number;
+  telemetry: ChatTelemetry;
+  now: () => number;
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/**
+ * Runs `fn` against one candidate with retries: only failures that
+ * `decide()` calls retryable are retried, never past the deadline, never
+ * beyond the candidate's attempts or the upstream's retry budget. Anything
+ * else is thrown for the caller to fail over or surface.
+ */
+export async function withRetries<T>(
+  candidate: Candidate,
+  guard: UpstreamGuard,
+  ctx: AttemptContext,
+  fn: (attempt: number, signal: AbortSignal, timeouts: CallTimeouts) => Promise<T>,
+): Promise<T> {
+  guard.recordRequest();
+  for (let attempt = 1; ; attempt++) {
+    if (!guard.available()) {
+      ctx.telemetry.attempt({ candidate: candidate.name, provider: candidate.provider.name, attempt, outcome: 'circuit_open', durationMs: 0 });
+      throw new GatewayError({
+        code: 'circuit_open',
+        kind: 'circuit_open',
+        message: `The circuit for model '${candidate.requested}' is open.`,
+      });
+    }
+    const remaining = ctx.deadline - ctx.now();
+    if (remaining <= 0) throw timeoutError('timeout_total', candidate.timeouts.totalMs, `Model '${candidate.requested}'`);
+    const timeouts = remaining < candidate.timeouts.totalMs ? { ...candidate.timeouts, totalMs: remaining } : candidate.timeouts;
+    const started = ctx.now();
+    try {
+      const result = await guard.run((signal) => fn(attempt, signal, timeouts), ctx.signal);
+      ctx.telemetry.attempt({ candidate: candidate.name, provider: candidate.provider.name, attempt, outcome: 'success', durationMs: ctx.now() - started });
+      return result;
+    } catch (err) {
+      const error = GatewayError.from(err);
+      ctx.telemetry.attempt({
+        candidate: candidate.name,
+        provider: candidate.provider.name,
+        attempt,
+        outcome: outcomeOf(error),
+        durationMs: ctx.now() - started,
+        error,
+      });
+      if (ctx.signal.aborted || decide(error) !== 'retry' || attempt >= candidate.retry.maxAttempts) throw error;
+      const delay = guard.retryDelay(attempt, error);
+      if (delay === undefined || ctx.now() + delay >= ctx.deadline) throw error;
+      if (!guard.tryAcquireRetry()) throw error;
+      ctx.telemetry.retry(candidate.name, outcomeOf(error));
+      await ctx.sleep(delay, ctx.signal);
+    }
+  }
+}
+
+export function outcomeOf(error: unknown): AttemptOutcome {
+  if (!isGatewayError(error)) return 'network';
+  switch (error.kind) {
+    case 'http':
+      if (error.code === 'invalid_model_output') return 'invalid_output';
+      return error.status === 429 ? 'http_429' : error.status >= 500 ? 'http_5xx' : 'http_4xx';
+    case 'network':
+      return 'network';
+    case 'stream_truncated':
+      return 'stream_error';
+    case 'circuit_open':
+      return 'circuit_open';
+    case 'bulkhead':
+      return 'bulkhead';
+    case 'invalid_output':
+      return 'invalid_output';
+    case 'content_filter':
+      return 'content_filter';
+    case 'context_length':
+      return 'http_4xx';
+    case 'aborted':
+      return 'aborted';
+    default:
+      return 'timeout';
+  }
+}

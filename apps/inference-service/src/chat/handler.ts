@@ -1,0 +1,344 @@
+import { GatewayError } from '@llmgw/resilience';
+import { compileCacheKey, hashOf } from '../fallback/cache-key.ts';
+import { runDegraded, type DegradedDeps, type DegradedStrategy } from '../fallback/degraded.ts';
+import type { AdmissionControl } from '../policies/admission.ts';
+import type { ResponseCacheStore } from '../stores/types.ts';
+import { toUpstreamMessages, type ApiMessage, type TokenUsage } from '../upstream/types.ts';
+import { candidatesFor, toUpstreamRequest } from './request.ts';
+import type { AttemptContext } from './attempts.ts';
+import type { Candidate } from './candidates.ts';
+import { completeAnswer, streamAnswer, type Answer, type SessionDeps, type StreamOut } from './session.ts';
+import type { OutputSpec, StructuredOutput } from './structured-output.ts';
+import type { ChatTelemetry } from './telemetry.ts';
+import { ChunkEncoder, completionBody, type CompletionBody, type FallbackInfo } from './wire.ts';
+
+/** A route as the chat path needs it: a candidate plus its fallback chain. */
+export interface ChatRoute extends Candidate {
+  fallback: ReadonlyArray<{ strategy: 'alternative_model'; model: string } | { strategy: DegradedStrategy }>;
+}
+
+export interface ChatRequestBody {
+  model: string;
+  messages: ApiMessage[];
+  response_format?: Parameters<StructuredOutput['specFor']>[0];
+  temperature?: number;
+  top_p?: number;
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  stop?: string | string[] | null;
+  seed?: number;
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean } | null;
+  user?: string;
+}
+
+/** The caller, as auth established it. */
+export interface Caller {
+  /** A stable id for the key (never the key itself): rate limits, budgets and logs use it. */
+  keyId: string;
+  /** Models this key may use; undefined means all. */
+  models?: ReadonlySet<string>;
+}
+
+export type ChatResult =
+  | { status: 200; body: CompletionBody; headers: Record<string, string> }
+  | { status: 200; sse: ReadableStream<Uint8Array>; headers: Record<string, string> }
+  | { status: 202; body: JobAcceptedBody; headers: Record<string, string> }
+  | { status: 400 | 401 | 403 | 404 | 408 | 413 | 415 | 422 | 429 | 500 | 502 | 503 | 504; body: ReturnType<GatewayError['toEnvelope']>; headers: Record<string, string> };
+
+export interface JobAcceptedBody {
+  id: string;
+  object: 'chat.completion.job';
+  status: 'queued';
+  created: number;
+  location: string;
+}
+
+/** The payload an async job carries: enough to run the request again later. */
+export interface ChatJobPayload {
+  body: ChatRequestBody;
+  keyId: string;
+  requestId: string;
+}
+
+export interface ChatHandlerDeps {
+  resolve(model: string): ChatRoute | undefined;
+  session: SessionDeps;
+  structured: StructuredOutput;
+  admission: AdmissionControl;
+  degraded: DegradedDeps;
+  cache: ResponseCacheStore;
+  cacheKeyTemplate: string;
+  cacheTtlMs: number;
+  telemetry: ChatTelemetry;
+  /** Told when a fallback strategy answered. */
+  onFallback(strategy: FallbackInfo['strategy']): void;
+  /** Told about tokens really used, per answering model. */
+  onTokens(candidate: string, usage: TokenUsage): void;
+  onStoreError(store: string, error: unknown): void;
+  now: () => number;
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+export interface ChatCall {
+  body: ChatRequestBody;
+  caller: Caller;
+  requestId: string;
+  /** Aborts when the caller goes away: upstream work stops with it. */
+  signal: AbortSignal;
+  allowDegraded: boolean;
+  /** Trace context to forward upstream. */
+  upstreamHeaders?: Record<string, string>;
+  /** Receives what the log line and span need once known. */
+  report?: (facts: { model: string; fallback?: string; usage?: TokenUsage }) => void;
+}
+
+/**
+ * POST /v1/chat/completions: admission, routing, the candidate session, the
+ * degraded fallbacks, and the answer in the contract's shape (JSON or SSE).
+ */
+export function createChatHandler(deps: ChatHandlerDeps) {
+  const cacheKeyOf = compileCacheKey(deps.cacheKeyTemplate);
+
+  function errorResult(error: GatewayError, headers: Record<string, string>): ChatResult {
+    const h = error.retryAfterMs !== undefined ? { ...headers, 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) } : headers;
+    const status = (STATUSES.has(error.status) ? error.status : error.status >= 500 ? 502 : 400) as 400;
+    return { status, body: error.toEnvelope(), headers: h };
+  }
+
+  async function handle(call: ChatCall): Promise<ChatResult> {
+    const { body, caller } = call;
+    const route = deps.resolve(body.model);
+    if (!route) {
+      return errorResult(
+        new GatewayError({ code: 'model_not_found', param: 'model', message: `The model '${truncate(body.model)}' is not served by this deployment.` }),
+        {},
+      );
+    }
+    if (caller.models && !caller.models.has(route.name) && !caller.models.has(body.model)) {
+      return errorResult(new GatewayError({ code: 'forbidden', param: 'model', message: `This API key may not use model '${truncate(body.model)}'.` }), {});
+    }
+
+    let output: OutputSpec;
+    try {
+      output = deps.structured.specFor(body.response_format);
+    } catch (err) {
+      return errorResult(GatewayError.from(err), {});
+    }
+
+    const messages = toUpstreamMessages(body.messages);
+    const estimate = estimateTokens(messages, body.max_completion_tokens ?? body.max_tokens);
+    const admission = await deps.admission.admit(caller.keyId, estimate);
+    if (admission.rejection) return errorResult(admission.rejection, admission.headers);
+    const headers = admission.headers;
+
+    const request = toUpstreamRequest(body, messages);
+    const ctx: AttemptContext = {
+      signal: call.signal,
+      deadline: deps.now() + route.timeouts.totalMs,
+      telemetry: deps.telemetry,
+      now: deps.now,
+      sleep: deps.sleep,
+    };
+    const input = { candidates: candidatesFor(route, deps.resolve), request, output, headers: call.upstreamHeaders };
+    const degradedSteps = route.fallback.filter((s): s is { strategy: DegradedStrategy } => s.strategy !== 'alternative_model').map((s) => s.strategy);
+    const question = lastUserText(messages);
+    const cacheKey = degradedSteps.includes('cache')
+      ? cacheKeyOf(question, hashOf(JSON.stringify([body.model, messages])), output.kind === 'json' ? output.schemaHash : undefined)
+      : undefined;
+    const id = `chatcmpl-${call.requestId}`;
+
+    const settle = (usage: TokenUsage, candidate: string) => {
+      deps.onTokens(candidate, usage);
+      void deps.admission.settle(caller.keyId, estimate, usage.promptTokens + usage.completionTokens);
+    };
+    const remember = (answer: Answer) => {
+      if (!cacheKey || answer.finishReason !== 'stop') return;
+      deps.cache
+        .set(cacheKey, { content: answer.content, model: answer.candidate.requested, finishReason: answer.finishReason, storedAt: Date.now() }, deps.cacheTtlMs)
+        .catch((err) => deps.onStoreError('cache', err));
+    };
+
+    // Degraded answers once every model failed (unless the caller opted out).
+    const degrade = async (error: GatewayError): Promise<ChatResult> => {
+      if (!call.allowDegraded || degradedSteps.length === 0 || !isFallbackWorthy(error)) return errorResult(error, headers);
+      const outcome = await runDegraded(
+        degradedSteps,
+        {
+          question,
+          cacheKey,
+          structured: output.kind === 'json',
+          streamed: body.stream === true,
+          jobPayload: (): ChatJobPayload => ({ body: { ...body, stream: false }, keyId: caller.keyId, requestId: call.requestId }),
+        },
+        deps.degraded,
+        deps.onStoreError,
+      );
+      if (!outcome) return errorResult(error, headers);
+      deps.onFallback(outcome.strategy);
+      call.report?.({ model: route.name, fallback: outcome.strategy });
+      const h = { ...headers, 'x-llm-fallback': outcome.strategy };
+      if (outcome.kind === 'job') {
+        const location = `/v1/jobs/${outcome.jobId}`;
+        return {
+          status: 202,
+          body: { id: outcome.jobId, object: 'chat.completion.job', status: 'queued', created: Math.floor(Date.now() / 1000), location },
+          headers: { ...h, location },
+        };
+      }
+      const fallback: FallbackInfo = { strategy: outcome.strategy, degraded: true };
+      const usage = { promptTokens: 0, completionTokens: 0 };
+      if (body.stream) return { status: 200, sse: bufferedStream(id, outcome.content, outcome.model, 'stop', usage, includeUsage(body), fallback), headers: h };
+      return { status: 200, body: completionBody(id, outcome.model, outcome.content, 'stop', usage, fallback), headers: h };
+    };
+
+    if (body.stream && output.kind === 'text') return streamed(call, id, input, ctx, headers, settle, degrade);
+
+    let answer: Answer;
+    try {
+      answer = await completeAnswer(deps.session, input, ctx);
+    } catch (err) {
+      return degrade(GatewayError.from(err));
+    }
+    settle(answer.usage, answer.candidate.name);
+    remember(answer);
+    const fallback: FallbackInfo | undefined = answer.index > 0 ? { strategy: 'alternative_model', degraded: false } : undefined;
+    if (fallback) deps.onFallback('alternative_model');
+    call.report?.({ model: answer.candidate.name, fallback: fallback?.strategy, usage: answer.usage });
+    const h = fallback ? { ...headers, 'x-llm-fallback': fallback.strategy } : headers;
+    if (body.stream) {
+      // Structured + stream: validated as a whole first, then streamed (never stream unvalidated JSON).
+      return { status: 200, sse: bufferedStream(id, answer.content, answer.candidate.requested, answer.finishReason, answer.usage, includeUsage(body), fallback), headers: h };
+    }
+    return { status: 200, body: completionBody(id, answer.candidate.requested, answer.content, answer.finishReason, answer.usage, fallback), headers: h };
+  }
+
+  /** Streams to the caller; headers wait for the first token so early failures can still fail over or become an error status. */
+  async function streamed(
+    call: ChatCall,
+    id: string,
+    input: Parameters<typeof streamAnswer>[1],
+    ctx: AttemptContext,
+    headers: Record<string, string>,
+    settle: (usage: TokenUsage, candidate: string) => void,
+    degrade: (error: GatewayError) => Promise<ChatResult>,
+  ): Promise<ChatResult> {
+    const events = streamAnswer(deps.session, input, ctx);
+    let first: IteratorResult<StreamOut>;
+    try {
+      first = await events.next();
+    } catch (err) {
+      return degrade(GatewayError.from(err));
+    }
+    if (first.done) return degrade(new GatewayError({ code: 'upstream_error', message: 'The upstream stream ended before any content.' }));
+    const encoder = new ChunkEncoder(id);
+    const usageWanted = includeUsage(call.body);
+    const firstCandidate = first.value.candidate;
+    const markerFor = (c: Candidate): FallbackInfo | undefined =>
+      c === input.candidates[0] ? undefined : { strategy: 'alternative_model', degraded: false };
+    encoder.answeringModel(firstCandidate.requested, markerFor(firstCandidate));
+    const initialFallback = markerFor(firstCandidate);
+    if (initialFallback) deps.onFallback('alternative_model');
+    let pending: StreamOut | undefined = first.value;
+    let closed = false;
+
+    const sse = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(encoder.role());
+      },
+      async pull(controller) {
+        try {
+          const event = pending ?? (await nextEvent());
+          pending = undefined;
+          if (!event) return;
+          encoder.answeringModel(event.candidate.requested, markerFor(event.candidate));
+          if (event.type === 'delta') {
+            controller.enqueue(encoder.delta(event.content));
+            return;
+          }
+          controller.enqueue(encoder.finish(event.finishReason));
+          if (usageWanted) controller.enqueue(encoder.usage(event.usage));
+          controller.enqueue(encoder.done());
+          settle(event.usage, event.candidate.name);
+          call.report?.({ model: event.candidate.name, fallback: event.index > 0 ? 'alternative_model' : undefined, usage: event.usage });
+          finish(controller);
+        } catch (err) {
+          const error = GatewayError.from(err);
+          if (!call.signal.aborted) controller.enqueue(encoder.error(error.toEnvelope()));
+          call.report?.({ model: input.candidates[0]!.name });
+          finish(controller);
+        }
+      },
+      cancel() {
+        closed = true;
+        void events.return(undefined);
+      },
+    });
+
+    async function nextEvent(): Promise<StreamOut | undefined> {
+      const next = await events.next();
+      return next.done ? undefined : next.value;
+    }
+    function finish(controller: ReadableStreamDefaultController<Uint8Array>) {
+      if (closed) return;
+      closed = true;
+      controller.close();
+    }
+
+    const h = initialFallback ? { ...headers, 'x-llm-fallback': initialFallback.strategy } : headers;
+    return { status: 200, sse, headers: h };
+  }
+
+  return handle;
+}
+
+const STATUSES = new Set([400, 401, 403, 404, 408, 413, 415, 422, 429, 500, 502, 503, 504]);
+
+/** Request-specific errors stay errors; only failures of the models are rescued by degraded answers. */
+function isFallbackWorthy(error: GatewayError): boolean {
+  return error.status >= 500 || error.code === 'rate_limit_exceeded' || error.code === 'context_length_exceeded';
+}
+
+/** A whole answer sent as a stream: role, content, finish, usage, [DONE]. */
+function bufferedStream(
+  id: string,
+  model: string,
+  content: string,
+  finishReason: Answer['finishReason'],
+  usage: TokenUsage,
+  withUsage: boolean,
+  fallback: FallbackInfo | undefined,
+): ReadableStream<Uint8Array> {
+  const encoder = new ChunkEncoder(id);
+  encoder.answeringModel(model, fallback);
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(encoder.role());
+      if (content) controller.enqueue(encoder.delta(content));
+      controller.enqueue(encoder.finish(finishReason));
+      if (withUsage) controller.enqueue(encoder.usage(usage));
+      controller.enqueue(encoder.done());
+      controller.close();
+    },
+  });
+}
+
+function includeUsage(body: ChatRequestBody): boolean {
+  return body.stream_options?.include_usage === true;
+}
+
+function lastUserText(messages: ReturnType<typeof toUpstreamMessages>): string {
+  for (let i = messages.length - 1; i >= 0; i--) if (messages[i]!.role === 'user') return messages[i]!.content;
+  return '';
+}
+
+/** Prompt size (about 4 characters per token) plus the completion allowance. */
+function estimateTokens(messages: ReturnType<typeof toUpstreamMessages>, maxTokens: number | undefined): number {
+  let chars = 0;
+  for (const m of messages) chars += m.content.length;
+  return Math.ceil(chars / 4) + Math.min(maxTokens ?? 256, 4096);
+}
+
+function truncate(s: string): string {
+  return s.length > 64 ? `${s.slice(0, 64)}...` : s;
+}

@@ -1,0 +1,331 @@
+import { GatewayError, decide } from '@llmgw/resilience';
+import type {
+  CallTimeouts,
+  FinishReason,
+  TokenUsage,
+  UpstreamMessage,
+  UpstreamRequest,
+  UpstreamStream,
+  UpstreamStreamEvent,
+} from '../upstream/types.ts';
+import { withRetries, type AttemptContext, type UpstreamGuard } from './attempts.ts';
+import { nextCandidate, type Candidate } from './candidates.ts';
+import { repairInstruction, type OutputSpec, type StructuredOutput } from './structured-output.ts';
+
+export interface SessionDeps {
+  guardFor(candidate: Candidate): UpstreamGuard;
+  structured: StructuredOutput;
+  /** Re-asks after invalid structured output, per candidate. */
+  maxRepairs: number;
+  /** Stream from upstream even when the caller did not ask to (detects silence by time to first token). */
+  streamUpstream: boolean;
+}
+
+export interface SessionInput {
+  /** Primary first, then the alternative models of its fallback chain. */
+  candidates: readonly Candidate[];
+  request: Omit<UpstreamRequest, 'model'>;
+  output: OutputSpec;
+  headers?: Record<string, string>;
+}
+
+export interface Answer {
+  content: string;
+  finishReason: FinishReason;
+  usage: TokenUsage;
+  /** Who really answered. */
+  candidate: Candidate;
+  /** Index of `candidate` in the list: 0 means the primary answered. */
+  index: number;
+}
+
+/**
+ * One request's trip through its candidates, for a caller that wants the
+ * whole answer: retries per candidate, failover across candidates, and the
+ * structured-output check (with bounded repairs) before anything is returned.
+ * Throws the GatewayError the caller should see when no candidate answered.
+ */
+export async function completeAnswer(deps: SessionDeps, input: SessionInput, ctx: AttemptContext): Promise<Answer> {
+  const { candidates } = input;
+  let failure: GatewayError | undefined;
+  let i = 0;
+  while (i >= 0 && i < candidates.length) {
+    const candidate = candidates[i]!;
+    try {
+      const answer = await answerFrom(deps, input, candidate, ctx);
+      return { ...answer, candidate, index: i };
+    } catch (err) {
+      const error = GatewayError.from(err);
+      if (ctx.signal.aborted) throw error;
+      const decision = decide(error);
+      if (decision === 'surface') throw error;
+      failure = failure && error.kind === 'circuit_open' ? failure : error;
+      i =
+        decision === 'failover-larger-context'
+          ? nextCandidate(candidates, i + 1, { largerContextThan: candidate.contextWindow })
+          : nextCandidate(candidates, i + 1, {});
+      if (i < 0 && decision === 'failover-larger-context') throw error;
+    }
+  }
+  throw finalError(failure, candidates[0]!);
+}
+
+/** One candidate: retried attempts, then the structured-output check and repairs. */
+async function answerFrom(
+  deps: SessionDeps,
+  input: SessionInput,
+  candidate: Candidate,
+  ctx: AttemptContext,
+): Promise<Omit<Answer, 'candidate' | 'index'>> {
+  const guard = deps.guardFor(candidate);
+  let messages = input.request.messages;
+  for (let repair = 0; ; repair++) {
+    const request: UpstreamRequest = { ...input.request, messages, model: candidate.upstreamModel };
+    const answer = await withRetries(candidate, guard, ctx, (_attempt, signal, timeouts) =>
+      deps.streamUpstream
+        ? collect(candidate, request, signal, timeouts, input.headers, ctx)
+        : candidate.provider.complete(request, { signal, timeouts, headers: input.headers }),
+    );
+    if (input.output.kind === 'text') return answer;
+    if (answer.finishReason === 'content_filter') {
+      throw new GatewayError({
+        code: 'content_policy_violation',
+        kind: 'content_filter',
+        message: `Model '${candidate.requested}' stopped its answer on its content filter, so no valid JSON could be returned.`,
+      });
+    }
+    const check = deps.structured.check(input.output, answer.content);
+    if (check.ok) {
+      if (repair > 0) ctx.telemetry.repair(candidate.name, 'fixed');
+      return answer;
+    }
+    ctx.telemetry.structuredInvalid(candidate.name, answer.content.length, check.error);
+    if (repair >= deps.maxRepairs) {
+      if (repair > 0) ctx.telemetry.repair(candidate.name, 'failed');
+      throw new GatewayError({
+        code: 'invalid_model_output',
+        kind: 'invalid_output',
+        message: `The output of model '${candidate.requested}' did not match the requested schema after ${repair} repair(s): ${check.error}.`,
+      });
+    }
+    messages = [
+      ...input.request.messages,
+      { role: 'assistant', content: answer.content },
+      { role: 'user', content: repairInstruction(check.error) },
+    ];
+  }
+}
+
+/** Reads a whole upstream stream into one answer (malformed chunks are skipped and counted). */
+async function collect(
+  candidate: Candidate,
+  request: UpstreamRequest,
+  signal: AbortSignal,
+  timeouts: CallTimeouts,
+  headers: Record<string, string> | undefined,
+  ctx: AttemptContext,
+): Promise<Omit<Answer, 'candidate' | 'index'>> {
+  const stream = await candidate.provider.stream(request, { signal, timeouts, headers });
+  let content = '';
+  try {
+    for await (const event of stream) {
+      if (event.type === 'delta') content += event.content;
+      else if (event.type === 'malformed') ctx.telemetry.malformedChunk(candidate.name);
+      else return { content, finishReason: event.finishReason, usage: event.usage ?? estimateUsage(request.messages, content) };
+    }
+  } finally {
+    stream.cancel();
+  }
+  throw new GatewayError({
+    code: 'upstream_error',
+    kind: 'stream_truncated',
+    retryable: true,
+    message: `The stream from model '${candidate.requested}' ended without a finish event.`,
+  });
+}
+
+/** What the streaming caller receives: text as it comes, then one finish. */
+export type StreamOut =
+  | { type: 'delta'; content: string; candidate: Candidate }
+  | { type: 'finish'; finishReason: FinishReason; usage: TokenUsage; candidate: Candidate; index: number };
+
+/**
+ * One request streamed to the caller. Before the first delta is yielded,
+ * every failure can still fail over invisibly. After it, a broken or stalled
+ * stream continues on a candidate that can continue a partial answer (the
+ * text so far sent as an assistant prefill); when none can, the generator
+ * throws a `stream_interrupted` error that names the original failure, and
+ * the HTTP layer ends the stream with an in-band error and no [DONE].
+ */
+export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx: AttemptContext): AsyncGenerator<StreamOut> {
+  const { candidates } = input;
+  let sent = '';
+  let original: GatewayError | undefined;
+  let failure: GatewayError | undefined;
+  let i = 0;
+  // A truncated stream may be continued once on the same candidate before moving on.
+  let sameCandidateContinuations = 0;
+  while (i >= 0 && i < candidates.length) {
+    const candidate = candidates[i]!;
+    const guard = deps.guardFor(candidate);
+    const messages: UpstreamMessage[] =
+      sent === '' ? input.request.messages : [...input.request.messages, { role: 'assistant', content: sent }];
+    const request: UpstreamRequest = { ...input.request, messages, model: candidate.upstreamModel };
+    let opened: { stream: UpstreamStream; first: UpstreamStreamEvent } | undefined;
+    try {
+      opened = await withRetries(candidate, guard, ctx, (_a, signal, timeouts) =>
+        openStream(candidate, request, signal, timeouts, input.headers, ctx),
+      );
+    } catch (err) {
+      const error = GatewayError.from(err);
+      if (ctx.signal.aborted) throw error;
+      if (sent !== '') {
+        // A continuation the candidate rejected must not hide why we needed one.
+        failure = error;
+        i = nextCandidate(candidates, i + 1, { continuation: true });
+        continue;
+      }
+      const decision = decide(error);
+      if (decision === 'surface') throw error;
+      failure = failure && error.kind === 'circuit_open' ? failure : error;
+      i =
+        decision === 'failover-larger-context'
+          ? nextCandidate(candidates, i + 1, { largerContextThan: candidate.contextWindow })
+          : nextCandidate(candidates, i + 1, {});
+      if (i < 0 && decision === 'failover-larger-context') throw error;
+      continue;
+    }
+
+    const { stream, first } = opened;
+    if (sent !== '') ctx.telemetry.continuation(candidates[0]!.name, candidate.name);
+    try {
+      let event: UpstreamStreamEvent | undefined = first;
+      const iterator = stream[Symbol.asyncIterator]();
+      while (event) {
+        if (event.type === 'delta') {
+          if (event.content !== '') {
+            sent += event.content;
+            yield { type: 'delta', content: event.content, candidate };
+          }
+        } else if (event.type === 'malformed') {
+          ctx.telemetry.malformedChunk(candidate.name);
+        } else {
+          yield {
+            type: 'finish',
+            finishReason: event.finishReason,
+            usage: event.usage ?? estimateUsage(messages, sent),
+            candidate,
+            index: i,
+          };
+          return;
+        }
+        const next = await iterator.next();
+        event = next.done ? undefined : next.value;
+      }
+      throw new GatewayError({
+        code: 'upstream_error',
+        kind: 'stream_truncated',
+        retryable: true,
+        message: `The stream from model '${candidate.requested}' ended without a finish event.`,
+      });
+    } catch (err) {
+      const error = GatewayError.from(err);
+      if (ctx.signal.aborted) throw error;
+      guard.reportFailure(error);
+      ctx.telemetry.attempt({
+        candidate: candidate.name,
+        provider: candidate.provider.name,
+        attempt: 1,
+        outcome: 'stream_error',
+        durationMs: 0,
+        error,
+      });
+      if (sent === '') {
+        // Nothing reached the caller yet: an ordinary failover.
+        failure = error;
+        i = nextCandidate(candidates, i + 1, {});
+        continue;
+      }
+      original ??= error;
+      failure = error;
+      const retrySame =
+        error.kind === 'stream_truncated' && candidate.capabilities.continuation && sameCandidateContinuations++ < 1;
+      i = retrySame ? i : nextCandidate(candidates, i + 1, { continuation: true });
+    } finally {
+      stream.cancel();
+    }
+  }
+  if (sent === '') throw finalError(failure, candidates[0]!);
+  const cause = original ?? failure;
+  const tail = failure && failure !== original ? `; continuing elsewhere failed too (${failure.message})` : '';
+  throw new GatewayError({
+    code: 'stream_interrupted',
+    kind: 'stream_truncated',
+    retryable: true,
+    message: `The answer stream broke after partial output and could not be continued: ${cause?.message ?? 'unknown failure'}${tail}.`,
+    cause,
+  });
+}
+
+/** Opens an upstream stream and waits for its first event, so failures before any content stay invisible. */
+async function openStream(
+  candidate: Candidate,
+  request: UpstreamRequest,
+  signal: AbortSignal,
+  timeouts: CallTimeouts,
+  headers: Record<string, string> | undefined,
+  ctx: AttemptContext,
+): Promise<{ stream: UpstreamStream; first: UpstreamStreamEvent }> {
+  const stream = await candidate.provider.stream(request, { signal, timeouts, headers });
+  const iterator = stream[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) break;
+      if (next.value.type === 'malformed') {
+        ctx.telemetry.malformedChunk(candidate.name);
+        continue;
+      }
+      return { stream: resumable(stream, iterator), first: next.value };
+    }
+  } catch (err) {
+    stream.cancel();
+    throw err;
+  }
+  stream.cancel();
+  throw new GatewayError({
+    code: 'upstream_error',
+    kind: 'stream_truncated',
+    retryable: true,
+    message: `The stream from model '${candidate.requested}' ended before any content.`,
+  });
+}
+
+/** The same stream, iterated from where `iterator` left off. */
+function resumable(stream: UpstreamStream, iterator: AsyncIterator<UpstreamStreamEvent>): UpstreamStream {
+  return {
+    id: stream.id,
+    model: stream.model,
+    rateLimit: stream.rateLimit,
+    cancel: () => stream.cancel(),
+    [Symbol.asyncIterator]: () => iterator,
+  };
+}
+
+/** The error for a request no candidate could answer. */
+function finalError(failure: GatewayError | undefined, primary: Candidate): GatewayError {
+  if (failure && (failure.code === 'upstream_timeout' || failure.code === 'invalid_model_output')) return failure;
+  return new GatewayError({
+    code: 'upstream_unavailable',
+    message: `No upstream could answer for model '${primary.requested}'${failure ? `: ${failure.message}` : ''}.`,
+    retryAfterMs: failure?.retryAfterMs,
+    cause: failure,
+  });
+}
+
+/** About 4 characters per token, when an upstream did not report usage. */
+export function estimateUsage(messages: readonly UpstreamMessage[], completion: string): TokenUsage {
+  let chars = 0;
+  for (const m of messages) chars += m.content.length;
+  return { promptTokens: Math.ceil(chars / 4), completionTokens: Math.ceil(completion.length / 4) };
+}

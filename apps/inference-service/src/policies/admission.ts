@@ -1,0 +1,130 @@
+import { GatewayError } from '@llmgw/resilience';
+import type { LimitDecision, RateLimiterStore } from '../stores/types.ts';
+import type { TokenBudget } from './token-budget.ts';
+
+export interface AdmissionOptions {
+  requests: RateLimiterStore;
+  tokens: RateLimiterStore;
+  budget: TokenBudget;
+  /**
+   * What to do when a shared store (Redis) cannot be reached: 'open' lets the
+   * request through (availability first), 'closed' rejects it with 503.
+   * Default 'open'.
+   */
+  onStoreError?: 'open' | 'closed';
+  /** Told about every store failure (metric + log line). */
+  reportStoreError: (store: string, error: unknown) => void;
+  /** Told about every rejection (metric). */
+  reportRejection: (kind: 'requests' | 'tokens' | 'budget' | 'runaway') => void;
+}
+
+export interface Admission {
+  /** The contract's x-ratelimit-* headers, for every answer after auth. */
+  headers: Record<string, string>;
+  /** Set when the request must be refused (429 or, fail-closed, 503). */
+  rejection?: GatewayError;
+}
+
+const UNKNOWN: LimitDecision = { allowed: true, limit: 0, remaining: 0, resetMs: 0 };
+
+/**
+ * Rate limits (requests and tokens per minute, per key) and the token budget,
+ * checked in that order before any upstream work. Tokens are estimated up
+ * front and settled with the real count afterwards.
+ */
+export function createAdmission(options: AdmissionOptions) {
+  const failOpen = (options.onStoreError ?? 'open') === 'open';
+
+  async function guarded<T>(store: string, fn: () => Promise<T>, fallback: T): Promise<{ value: T; failed: boolean }> {
+    try {
+      return { value: await fn(), failed: false };
+    } catch (err) {
+      options.reportStoreError(store, err);
+      return { value: fallback, failed: true };
+    }
+  }
+
+  function storeDown(): GatewayError {
+    return new GatewayError({
+      code: 'upstream_unavailable',
+      message: 'The shared rate-limit store is unreachable and this deployment fails closed.',
+      retryAfterMs: 1000,
+    });
+  }
+
+  return {
+    async admit(keyId: string, estimatedTokens: number): Promise<Admission> {
+      const req = await guarded('rate_limit', () => options.requests.consume(keyId, 1), UNKNOWN);
+      if (req.failed && !failOpen) return { headers: {}, rejection: storeDown() };
+      // Only charge tokens when the request itself is admitted.
+      const tok = req.value.allowed
+        ? await guarded('rate_limit', () => options.tokens.consume(keyId, estimatedTokens), UNKNOWN)
+        : await guarded('rate_limit', () => options.tokens.peek(keyId), UNKNOWN);
+      if (tok.failed && !failOpen) return { headers: {}, rejection: storeDown() };
+      const headers = rateLimitHeaders(req.value, tok.value);
+      if (!req.value.allowed || !tok.value.allowed) {
+        const which = req.value.allowed ? tok.value : req.value;
+        options.reportRejection(req.value.allowed ? 'tokens' : 'requests');
+        return {
+          headers,
+          rejection: new GatewayError({
+            code: 'rate_limit_exceeded',
+            message: req.value.allowed
+              ? `Token rate limit of ${which.limit} per minute reached for this key.`
+              : `Request rate limit of ${which.limit} per minute reached for this key.`,
+            retryAfterMs: Math.max(1000, which.resetMs),
+          }),
+        };
+      }
+      const verdict = await guarded('token_budget', () => options.budget.check(keyId), { allowed: true } as const);
+      if (verdict.failed && !failOpen) return { headers, rejection: storeDown() };
+      if (!verdict.value.allowed) {
+        options.reportRejection(verdict.value.reason);
+        return {
+          headers,
+          rejection: new GatewayError({
+            code: 'token_budget_exceeded',
+            message: verdict.value.message,
+            retryAfterMs: verdict.value.retryAfterMs,
+          }),
+        };
+      }
+      return { headers };
+    },
+
+    /** Books the real token count once known (the estimate was already charged). */
+    async settle(keyId: string, estimatedTokens: number, actualTokens: number): Promise<void> {
+      const extra = actualTokens - estimatedTokens;
+      await Promise.all([
+        extra > 0 ? guarded('rate_limit', () => options.tokens.penalize(keyId, extra), undefined) : undefined,
+        guarded('token_budget', () => options.budget.record(keyId, actualTokens), undefined),
+      ]);
+    },
+  };
+}
+
+export type AdmissionControl = ReturnType<typeof createAdmission>;
+
+export function rateLimitHeaders(req: LimitDecision, tok: LimitDecision): Record<string, string> {
+  return {
+    'x-ratelimit-limit-requests': String(req.limit),
+    'x-ratelimit-remaining-requests': String(req.remaining),
+    'x-ratelimit-reset-requests': formatDuration(req.resetMs),
+    'x-ratelimit-limit-tokens': String(tok.limit),
+    'x-ratelimit-remaining-tokens': String(tok.remaining),
+    'x-ratelimit-reset-tokens': formatDuration(tok.resetMs),
+  };
+}
+
+/** OpenAI's duration format: `20ms`, `1s`, `6m0s`, `1h2m3s`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  let s = Math.ceil(ms / 1000);
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  if (h > 0) return `${h}h${m}m${s}s`;
+  if (m > 0) return `${m}m${s}s`;
+  return `${s}s`;
+}

@@ -1,0 +1,72 @@
+import type { TokenUsageStore } from '../stores/types.ts';
+
+export interface TokenBudgetOptions {
+  /** Tokens a key may use per `windowMs`. */
+  tokensPerWindow: number;
+  windowMs: number;
+  runaway: {
+    /** How many times its own baseline rate a key may reach (article: 10). */
+    factor: number;
+    /** The recent window compared against the baseline (article: 10 minutes). */
+    recentWindowMs: number;
+    /** The baseline window just before the recent one. */
+    baselineWindowMs: number;
+    /** Below this many tokens in the recent window a key is never called runaway. */
+    minTokens: number;
+  };
+  /** Clock, injectable for tests. Default Date.now. */
+  now?: () => number;
+}
+
+export type BudgetVerdict =
+  | { allowed: true }
+  | { allowed: false; reason: 'budget' | 'runaway'; retryAfterMs: number; message: string };
+
+const ALLOWED: BudgetVerdict = { allowed: true };
+
+/**
+ * Per-key token budget and runaway guard (the article's bot that multiplied
+ * token use by 10 in 10 minutes). The runaway guard compares a key's recent
+ * token rate with its own baseline rate just before; a key with no baseline
+ * yet is held only by the budget.
+ */
+export function createTokenBudget(store: TokenUsageStore, options: TokenBudgetOptions) {
+  const now = options.now ?? Date.now;
+  const { factor, recentWindowMs, baselineWindowMs, minTokens } = options.runaway;
+
+  return {
+    async check(keyId: string): Promise<BudgetVerdict> {
+      const t = now();
+      const [used, recent, baseline] = await Promise.all([
+        store.sum(keyId, t - options.windowMs, t + 1),
+        store.sum(keyId, t - recentWindowMs, t + 1),
+        store.sum(keyId, t - recentWindowMs - baselineWindowMs, t - recentWindowMs),
+      ]);
+      if (used >= options.tokensPerWindow) {
+        return {
+          allowed: false,
+          reason: 'budget',
+          retryAfterMs: Math.min(options.windowMs, 60_000),
+          message: `Token budget of ${options.tokensPerWindow} tokens per ${Math.round(options.windowMs / 1000)}s used up for this key.`,
+        };
+      }
+      if (recent >= minTokens && baseline > 0) {
+        const baselineForRecent = (baseline * recentWindowMs) / baselineWindowMs;
+        if (recent > factor * baselineForRecent) {
+          return {
+            allowed: false,
+            reason: 'runaway',
+            retryAfterMs: Math.min(recentWindowMs, 60_000),
+            message: `Token use for this key jumped to more than ${factor}x its recent baseline; requests are paused.`,
+          };
+        }
+      }
+      return ALLOWED;
+    },
+    async record(keyId: string, tokens: number): Promise<void> {
+      await store.add(keyId, tokens, now());
+    },
+  };
+}
+
+export type TokenBudget = ReturnType<typeof createTokenBudget>;

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import type { JobProcessor, JobQueue, JobRecord, JobState } from '../types.ts';
+
+export interface MemoryJobQueueOptions {
+  /** Attempts per job before it is marked failed. Default 5. */
+  maxAttempts?: number;
+  /** First retry delay in ms, doubled each attempt. Default 2000. */
+  backoffMs?: number;
+  /** How long finished jobs stay readable, in ms. Default 24 h. */
+  resultTtlMs?: number;
+  /** Jobs run at once. Default 4. */
+  concurrency?: number;
+  /** Most jobs kept (oldest finished ones dropped first). Default 10 000. */
+  maxJobs?: number;
+}
+
+/**
+ * One-instance job queue: jobs live in this process and are lost with it.
+ * With REDIS_URL set the service uses the durable BullMQ queue instead.
+ */
+export function memoryJobQueue<P, R>(options: MemoryJobQueueOptions = {}): JobQueue<P, R> {
+  const maxAttempts = options.maxAttempts ?? 5;
+  const backoffMs = options.backoffMs ?? 2000;
+  const resultTtlMs = options.resultTtlMs ?? 24 * 60 * 60_000;
+  const concurrency = options.concurrency ?? 4;
+  const maxJobs = options.maxJobs ?? 10_000;
+  const jobs = new Map<string, JobRecord<P, R>>();
+  const ready: string[] = [];
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  let processor: JobProcessor<P, R> | undefined;
+  let running = 0;
+  let closed = false;
+
+  const later = (fn: () => void, ms: number) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    t.unref?.();
+    timers.add(t);
+  };
+
+  const pump = () => {
+    while (processor && !closed && running < concurrency && ready.length > 0) {
+      const job = jobs.get(ready.shift() as string);
+      if (job) void run(job, processor);
+    }
+  };
+
+  const run = async (job: JobRecord<P, R>, fn: JobProcessor<P, R>) => {
+    running++;
+    job.state = 'running';
+    job.attempts++;
+    job.updatedAt = Date.now();
+    try {
+      job.result = await fn(job.payload, job.attempts);
+      job.state = 'succeeded';
+      job.error = null;
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      job.error = { code: e.code ?? 'internal_error', message: e.message ?? String(err) };
+      if (job.attempts < maxAttempts && !closed) {
+        job.state = 'queued';
+        later(() => {
+          ready.push(job.id);
+          pump();
+        }, backoffMs * 2 ** (job.attempts - 1));
+      } else {
+        job.state = 'failed';
+      }
+    } finally {
+      job.updatedAt = Date.now();
+      running--;
+      if (job.state === 'succeeded' || job.state === 'failed') later(() => jobs.delete(job.id), resultTtlMs);
+      pump();
+    }
+  };
+
+  const evictIfFull = () => {
+    if (jobs.size < maxJobs) return;
+    for (const [id, job] of jobs) {
+      if (job.state === 'succeeded' || job.state === 'failed') {
+        jobs.delete(id);
+        return;
+      }
+    }
+  };
+
+  return {
+    async enqueue(payload) {
+      evictIfFull();
+      const now = Date.now();
+      const job: JobRecord<P, R> = {
+        id: `job_${randomUUID().replaceAll('-', '')}`,
+        state: 'queued',
+        createdAt: now,
+        updatedAt: now,
+        attempts: 0,
+        payload,
+        result: null,
+        error: null,
+      };
+      jobs.set(job.id, job);
+      ready.push(job.id);
+      pump();
+      return job;
+    },
+    async get(id) {
+      return jobs.get(id);
+    },
+    startWorker(fn) {
+      processor = fn;
+      pump();
+    },
+    async counts() {
+      const counts: Record<JobState, number> = { queued: 0, running: 0, succeeded: 0, failed: 0 };
+      for (const job of jobs.values()) counts[job.state]++;
+      return counts;
+    },
+    async close() {
+      closed = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+    },
+  };
+}

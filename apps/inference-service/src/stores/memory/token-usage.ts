@@ -1,0 +1,46 @@
+import type { TokenUsageStore } from '../types.ts';
+
+export interface MemoryTokenUsageOptions {
+  /** Bucket width in ms. Default 60 000 (one minute). */
+  bucketMs?: number;
+  /** How long buckets are kept, in ms. Default 2 h (covers a 1 h baseline). */
+  retentionMs?: number;
+  /** Most keys tracked before the least recently written are dropped. Default 100 000. */
+  maxKeys?: number;
+}
+
+const DEFAULT_BUCKET_MS = 60_000;
+const DEFAULT_RETENTION_MS = 2 * 60 * 60_000;
+const DEFAULT_MAX_KEYS = 100_000;
+
+/** Per-key token counts in fixed buckets, pruned as they age out. */
+export function memoryTokenUsage(options: MemoryTokenUsageOptions = {}): TokenUsageStore {
+  const bucketMs = options.bucketMs ?? DEFAULT_BUCKET_MS;
+  const retention = Math.ceil((options.retentionMs ?? DEFAULT_RETENTION_MS) / bucketMs);
+  const maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
+  // key -> (bucket index -> tokens); Map keeps insertion order, used for eviction.
+  const keys = new Map<string, Map<number, number>>();
+
+  return {
+    async add(key, tokens, nowMs) {
+      if (tokens <= 0) return;
+      const bucket = Math.floor(nowMs / bucketMs);
+      let buckets = keys.get(key);
+      if (buckets) keys.delete(key);
+      else buckets = new Map();
+      keys.set(key, buckets);
+      buckets.set(bucket, (buckets.get(bucket) ?? 0) + tokens);
+      for (const b of buckets.keys()) if (b <= bucket - retention) buckets.delete(b);
+      if (keys.size > maxKeys) keys.delete(keys.keys().next().value as string);
+    },
+    async sum(key, fromMs, toMs) {
+      const buckets = keys.get(key);
+      if (!buckets) return 0;
+      const from = Math.floor(fromMs / bucketMs);
+      const to = Math.floor((toMs - 1) / bucketMs);
+      let total = 0;
+      for (const [b, n] of buckets) if (b >= from && b <= to) total += n;
+      return total;
+    },
+  };
+}

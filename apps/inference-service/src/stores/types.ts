@@ -1,0 +1,76 @@
+// Shared state behind small interfaces: an in-memory default for one
+// instance, a Redis implementation when REDIS_URL is set (see ../stores/redis).
+
+/** Outcome of taking `points` from a fixed-window limiter. */
+export interface LimitDecision {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** Milliseconds until the window resets. */
+  resetMs: number;
+}
+
+export interface RateLimiterStore {
+  /** Take `points` for `key`; never throws on exhaustion (returns allowed: false). */
+  consume(key: string, points: number): Promise<LimitDecision>;
+  /** Take points after the fact (e.g. completion tokens known only at the end); may go below zero. */
+  penalize(key: string, points: number): Promise<void>;
+  /** Current state without consuming. */
+  peek(key: string): Promise<LimitDecision>;
+}
+
+/** Token counts per key in time buckets, for budgets and the runaway guard. */
+export interface TokenUsageStore {
+  add(key: string, tokens: number, nowMs: number): Promise<void>;
+  /** Sum of tokens for `key` in [fromMs, toMs). */
+  sum(key: string, fromMs: number, toMs: number): Promise<number>;
+}
+
+export interface CachedAnswer {
+  content: string;
+  model: string;
+  finishReason: 'stop' | 'length' | 'content_filter' | 'tool_calls';
+  storedAt: number;
+}
+
+export interface ResponseCacheStore {
+  get(key: string): Promise<CachedAnswer | undefined>;
+  set(key: string, value: CachedAnswer, ttlMs: number): Promise<void>;
+}
+
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface JobRecord<TPayload = unknown, TResult = unknown> {
+  id: string;
+  state: JobState;
+  createdAt: number;
+  updatedAt: number;
+  attempts: number;
+  payload: TPayload;
+  result: TResult | null;
+  error: { code: string; message: string } | null;
+}
+
+/** Runs one job attempt; throws to have the queue retry it with backoff. */
+export type JobProcessor<TPayload, TResult> = (payload: TPayload, attempt: number) => Promise<TResult>;
+
+export interface JobQueue<TPayload = unknown, TResult = unknown> {
+  enqueue(payload: TPayload): Promise<JobRecord<TPayload, TResult>>;
+  get(id: string): Promise<JobRecord<TPayload, TResult> | undefined>;
+  /** Start processing jobs with `processor` in this instance (a worker). */
+  startWorker(processor: JobProcessor<TPayload, TResult>): void;
+  counts(): Promise<Record<JobState, number>>;
+  close(): Promise<void>;
+}
+
+/** Everything shared between instances, chosen once at start. */
+export interface SharedStores {
+  kind: 'memory' | 'redis';
+  requestLimiter: RateLimiterStore;
+  tokenLimiter: RateLimiterStore;
+  tokenUsage: TokenUsageStore;
+  cache: ResponseCacheStore;
+  /** Reports whether the backing store is reachable (for /readyz). */
+  healthy(): Promise<boolean>;
+  close(): Promise<void>;
+}
