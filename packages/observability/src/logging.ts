@@ -36,7 +36,7 @@ export interface LoggerOptions {
   level?: string;
   /** Allow prompt/completion text through `contentFields`. Default: `LLM_LOG_CONTENT=1`. */
   debugContent?: boolean;
-  /** Where JSON lines go. Default: stdout. */
+  /** Where JSON lines go. Default: stdout, synchronously (pino's default: nothing lost on a crash). */
   destination?: DestinationStream;
   /** `name` field on every line. Default: none. */
   name?: string;
@@ -67,7 +67,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       // Level names instead of numbers: readable, and what most log pipelines expect.
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? pino.destination({ fd: 1, sync: false }),
+    options.destination ?? pino.destination(1),
   );
   Object.defineProperty(logger, CONTENT_LOGGING, { value: options.debugContent ?? CONTENT_LOGGING_FROM_ENV });
   return logger;
