@@ -1,0 +1,294 @@
+/**
+ * Anthropic Messages adapter (`POST {baseUrl}/v1/messages`).
+ *
+ * `baseUrl` is the API origin without the version (`https://api.anthropic.com`),
+ * as in the official SDK. System messages become the top-level `system`;
+ * `max_tokens` is required by the API, so a default fills it in; structured
+ * output goes into the system prompt (the gateway validates the answer).
+ */
+import type { Dispatcher } from 'undici';
+import { GatewayError } from '@llmgw/resilience';
+import { UpstreamCall, header, httpError, readErrorBody, type ResponseHeaders } from './http.ts';
+import { MALFORMED, SseUpstreamStream, inBandError, type StreamDecoder } from './stream.ts';
+import { jsonInstruction } from './structured.ts';
+import type {
+  CallOptions,
+  FinishReason,
+  Provider,
+  RateLimitInfo,
+  TokenUsage,
+  UpstreamCompletion,
+  UpstreamRequest,
+  UpstreamStream,
+  UpstreamStreamEvent,
+} from './types.ts';
+
+export const ANTHROPIC_VERSION = '2023-06-01';
+/** Used when a request does not say `max_tokens` (the API requires it). */
+export const DEFAULT_ANTHROPIC_MAX_TOKENS = 1024;
+
+export interface AnthropicProviderOptions {
+  name: string;
+  baseUrl: string;
+  /** Sent as `x-api-key`. */
+  apiKey?: string;
+  dispatcher: Dispatcher;
+  /** Default `max_tokens` (DEFAULT_ANTHROPIC_MAX_TOKENS). */
+  maxTokens?: number;
+}
+
+const STOP_REASON: Readonly<Record<string, FinishReason>> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  pause_turn: 'stop',
+  max_tokens: 'length',
+  model_context_window_exceeded: 'length',
+  refusal: 'content_filter',
+  tool_use: 'tool_calls',
+};
+
+// Anthropic has no error code for these; the message text says it.
+const CONTEXT_MESSAGE = /prompt is too long|context (window|length)|too many (input )?tokens/i;
+const POLICY_MESSAGE = /content (policy|filter)|usage polic|safety/i;
+
+export function createAnthropicProvider(options: AnthropicProviderOptions): Provider {
+  return new AnthropicProvider(options);
+}
+
+interface AnthropicWireRequest {
+  model: string;
+  max_tokens: number;
+  system?: string;
+  messages: Array<{ role: 'user' | 'assistant'; content: string }>;
+  temperature?: number;
+  top_p?: number;
+  stop_sequences?: string[];
+  metadata?: { user_id: string };
+  stream?: boolean;
+}
+
+class AnthropicProvider implements Provider {
+  readonly kind = 'anthropic' as const;
+  readonly name: string;
+  readonly #dispatcher: Dispatcher;
+  readonly #path: string;
+  readonly #headers: Record<string, string>;
+  readonly #maxTokens: number;
+
+  constructor(options: AnthropicProviderOptions) {
+    this.name = options.name;
+    this.#dispatcher = options.dispatcher;
+    this.#path = `${new URL(options.baseUrl).pathname.replace(/\/+$/, '')}/v1/messages`;
+    this.#headers = { 'content-type': 'application/json', accept: 'application/json', 'anthropic-version': ANTHROPIC_VERSION };
+    if (options.apiKey) this.#headers['x-api-key'] = options.apiKey;
+    this.#maxTokens = options.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS;
+  }
+
+  async complete(req: UpstreamRequest, opts: CallOptions): Promise<UpstreamCompletion> {
+    const call = new UpstreamCall(this.name, opts, false);
+    const res = await call.send(this.#dispatcher, { path: this.#path, headers: this.#requestHeaders(opts, false), body: JSON.stringify(this.toWire(req, false)) });
+    try {
+      if (res.statusCode >= 300) throw this.#error(res.statusCode, res.headers, await readErrorBody(res.body));
+      let json: AnthropicMessage;
+      try {
+        json = (await res.body.json()) as AnthropicMessage;
+      } catch (error) {
+        if (error instanceof SyntaxError) throw invalidBody(this.name, error);
+        throw error;
+      }
+      if (json === null || typeof json !== 'object' || !Array.isArray(json.content)) throw invalidBody(this.name, 'no content');
+      let content = '';
+      for (const block of json.content) if (block?.type === 'text' && typeof block.text === 'string') content += block.text;
+      return {
+        id: typeof json.id === 'string' ? json.id : (header(res.headers, 'request-id') ?? ''),
+        model: typeof json.model === 'string' ? json.model : req.model,
+        content,
+        finishReason: STOP_REASON[json.stop_reason ?? 'end_turn'] ?? 'stop',
+        usage: { promptTokens: json.usage?.input_tokens ?? 0, completionTokens: json.usage?.output_tokens ?? 0 },
+        refusal: null,
+        rateLimit: rateLimitOf(res.headers),
+      };
+    } catch (error) {
+      throw call.mapError(error);
+    } finally {
+      call.end();
+    }
+  }
+
+  async stream(req: UpstreamRequest, opts: CallOptions): Promise<UpstreamStream> {
+    const call = new UpstreamCall(this.name, opts, true);
+    const res = await call.send(this.#dispatcher, { path: this.#path, headers: this.#requestHeaders(opts, true), body: JSON.stringify(this.toWire(req, true)) });
+    if (res.statusCode >= 300) {
+      try {
+        throw this.#error(res.statusCode, res.headers, await readErrorBody(res.body));
+      } catch (error) {
+        throw call.mapError(error);
+      } finally {
+        call.end();
+      }
+    }
+    const decoder = new AnthropicStreamDecoder(this.name, header(res.headers, 'request-id') ?? '', req.model);
+    return new SseUpstreamStream(this.name, call, res.body, decoder, rateLimitOf(res.headers));
+  }
+
+  /** Our request in the Messages wire format (exported for tests through the class). */
+  toWire(req: UpstreamRequest, stream: boolean): AnthropicWireRequest {
+    let system: string | undefined;
+    const messages: AnthropicWireRequest['messages'] = [];
+    for (const m of req.messages) {
+      if (m.role === 'system') system = system === undefined ? m.content : `${system}\n\n${m.content}`;
+      else messages.push({ role: m.role, content: m.content });
+    }
+    const instruction = jsonInstruction(req.responseFormat);
+    if (instruction !== undefined) system = system === undefined ? instruction : `${system}\n\n${instruction}`;
+    const wire: AnthropicWireRequest = { model: req.model, max_tokens: req.maxTokens ?? this.#maxTokens, messages };
+    if (system !== undefined) wire.system = system;
+    if (req.temperature !== undefined) wire.temperature = req.temperature;
+    if (req.topP !== undefined) wire.top_p = req.topP;
+    if (req.stop !== undefined && req.stop.length > 0) wire.stop_sequences = req.stop;
+    if (req.user !== undefined) wire.metadata = { user_id: req.user };
+    if (stream) wire.stream = true;
+    return wire;
+  }
+
+  #requestHeaders(opts: CallOptions, stream: boolean): Record<string, string> {
+    const base = stream ? { ...this.#headers, accept: 'text/event-stream' } : this.#headers;
+    return opts.headers === undefined ? base : { ...opts.headers, ...base };
+  }
+
+  #error(status: number, headers: ResponseHeaders, body: unknown): GatewayError {
+    return httpError(this.name, status, headers, body, classifyAnthropicError(status, body));
+  }
+}
+
+/** What an Anthropic error body (`{type: "error", error: {type, message}}`) says beyond its status. */
+export function classifyAnthropicError(status: number, body: unknown): 'context_length' | 'content_policy' | undefined {
+  const error = (body as { error?: { type?: unknown; message?: unknown } } | undefined)?.error;
+  if (error === undefined || (status !== 400 && status !== 413 && status !== 0)) return undefined;
+  const message = typeof error.message === 'string' ? error.message : '';
+  if (error.type === 'request_too_large' || CONTEXT_MESSAGE.test(message)) return 'context_length';
+  if (POLICY_MESSAGE.test(message)) return 'content_policy';
+  return undefined;
+}
+
+function invalidBody(upstream: string, cause: unknown): GatewayError {
+  return new GatewayError({
+    code: 'upstream_error',
+    message: `Upstream "${upstream}" answered with a body that is not a message`,
+    retryable: true,
+    cause,
+  });
+}
+
+interface AnthropicMessage {
+  id?: string;
+  model?: string;
+  content?: Array<{ type?: string; text?: string } | null>;
+  stop_reason?: string | null;
+  usage?: { input_tokens?: number; output_tokens?: number };
+}
+
+/** `anthropic-ratelimit-requests-remaining` / `-reset` (an RFC 3339 time); undefined when absent. */
+export function rateLimitOf(headers: ResponseHeaders, now = Date.now()): RateLimitInfo | undefined {
+  const remaining = header(headers, 'anthropic-ratelimit-requests-remaining');
+  const reset = header(headers, 'anthropic-ratelimit-requests-reset');
+  if (remaining === undefined && reset === undefined) return undefined;
+  const info: RateLimitInfo = {};
+  if (remaining !== undefined && remaining !== '') {
+    const n = Number(remaining);
+    if (Number.isFinite(n)) info.remainingRequests = n;
+  }
+  if (reset !== undefined) {
+    const at = Date.parse(reset);
+    if (!Number.isNaN(at)) info.resetRequestsMs = Math.max(0, at - now);
+  }
+  return info;
+}
+
+interface AnthropicEvent {
+  type?: string;
+  message?: { id?: string; model?: string; usage?: { input_tokens?: number; output_tokens?: number } };
+  delta?: { type?: string; text?: string; stop_reason?: string | null };
+  usage?: { input_tokens?: number; output_tokens?: number };
+  error?: { type?: string; message?: string };
+}
+
+/**
+ * Messages stream events -> our events: `content_block_delta` text -> delta;
+ * `message_delta` carries the stop reason and output tokens; `message_stop`
+ * ends it. The finish is emitted at `message_stop` or the clean end of the body.
+ */
+class AnthropicStreamDecoder implements StreamDecoder {
+  id: string;
+  model: string;
+  readonly #upstream: string;
+  #finish: FinishReason | undefined;
+  #usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
+  #flushed = false;
+
+  constructor(upstream: string, id: string, model: string) {
+    this.#upstream = upstream;
+    this.id = id;
+    this.model = model;
+  }
+
+  event(data: string, _type: string | undefined, out: UpstreamStreamEvent[]): boolean {
+    let ev: AnthropicEvent;
+    try {
+      ev = JSON.parse(data) as AnthropicEvent;
+    } catch {
+      out.push(MALFORMED);
+      return false;
+    }
+    if (ev === null || typeof ev !== 'object') {
+      out.push(MALFORMED);
+      return false;
+    }
+    switch (ev.type) {
+      case 'content_block_delta': {
+        const text = ev.delta?.text;
+        if (ev.delta?.type === 'text_delta' && typeof text === 'string' && text !== '') out.push({ type: 'delta', content: text });
+        return false;
+      }
+      case 'message_start': {
+        const m = ev.message;
+        if (typeof m?.id === 'string') this.id = m.id;
+        if (typeof m?.model === 'string') this.model = m.model;
+        if (m?.usage) {
+          this.#usage.promptTokens = m.usage.input_tokens ?? 0;
+          this.#usage.completionTokens = m.usage.output_tokens ?? 0;
+        }
+        return false;
+      }
+      case 'message_delta': {
+        const reason = ev.delta?.stop_reason;
+        if (reason) this.#finish = STOP_REASON[reason] ?? 'stop';
+        // message_delta usage is cumulative.
+        if (ev.usage?.output_tokens !== undefined) this.#usage.completionTokens = ev.usage.output_tokens;
+        if (ev.usage?.input_tokens !== undefined) this.#usage.promptTokens = ev.usage.input_tokens;
+        return false;
+      }
+      case 'message_stop':
+        this.#flush(out);
+        return true;
+      case 'error': {
+        const special = classifyAnthropicError(0, ev);
+        if (special) throw httpError(this.#upstream, 400, {}, ev, special);
+        throw inBandError(this.#upstream, ev);
+      }
+      default:
+        return false; // ping, content_block_start/stop, unknown future events
+    }
+  }
+
+  end(out: UpstreamStreamEvent[]): boolean {
+    this.#flush(out);
+    return this.#flushed;
+  }
+
+  #flush(out: UpstreamStreamEvent[]): void {
+    if (this.#flushed || this.#finish === undefined) return;
+    this.#flushed = true;
+    out.push({ type: 'finish', finishReason: this.#finish, usage: this.#usage });
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * One upstream HTTP call: the timers, the abort wiring and the mapping of
+ * transport failures to typed GatewayErrors. Shared by every adapter so the
+ * timeout semantics are identical across wire formats.
+ *
+ * Timeline of a call (all timers abort the undici request through one controller):
+ * - connect: the pool's `connect.timeout` (undici ConnectTimeoutError) -> 'timeout_connect';
+ * - waiting for the status line: streams wait `firstTokenMs`, others `totalMs`;
+ *   expiring there means the socket took the request and said nothing -> 'silent';
+ * - streams after the headers: `firstTokenMs` again for the first content ->
+ *   'timeout_first_token', then `streamIdleMs` between chunks -> 'timeout_idle';
+ * - always: `totalMs` for the whole call -> 'timeout_total';
+ * - the caller's signal -> 'aborted' (immediately).
+ */
+import type { Dispatcher } from 'undici';
+import { GatewayError, abortedError, isGatewayError, timeoutError } from '@llmgw/resilience';
+import type { CallOptions } from './types.ts';
+
+/** Upstream error bodies are read up to this size; the rest is dropped. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** undici/Node error codes that mean the connection failed or broke. */
+const NETWORK_CODES: ReadonlySet<string> = new Set([
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+export interface HttpRequestSpec {
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+type Phase = 'headers' | 'first_token' | 'streaming' | 'done';
+
+/**
+ * The state of one call. Create it, `send()`, then (streams) call
+ * `gotFirstContent()` / `gotChunk()` as data flows, and always `end()`.
+ */
+export class UpstreamCall {
+  readonly controller = new AbortController();
+  /** The error that aborted the call (a timeout, the caller's abort, a cancel). */
+  reason: GatewayError | undefined;
+  #phase: Phase = 'headers';
+  readonly #upstream: string;
+  readonly #opts: CallOptions;
+  readonly #streaming: boolean;
+  #phaseTimer: NodeJS.Timeout | undefined;
+  #totalTimer: NodeJS.Timeout | undefined;
+  #onCallerAbort: (() => void) | undefined;
+
+  constructor(upstream: string, opts: CallOptions, streaming: boolean) {
+    this.#upstream = upstream;
+    this.#opts = opts;
+    this.#streaming = streaming;
+  }
+
+  get headersReceived(): boolean {
+    return this.#phase !== 'headers';
+  }
+
+  /** Sends the request; resolves with the response once the status line and headers are in. */
+  async send(dispatcher: Dispatcher, spec: HttpRequestSpec): Promise<Dispatcher.ResponseData> {
+    const { signal, timeouts } = this.#opts;
+    if (signal.aborted) throw abortedError(signal.reason);
+    this.#onCallerAbort = () => this.fail(abortedError(signal.reason));
+    signal.addEventListener('abort', this.#onCallerAbort, { once: true });
+    this.#totalTimer = setTimeout(() => this.#expire('timeout_total'), timeouts.totalMs);
+    if (this.#streaming) this.#phaseTimer = setTimeout(() => this.#expire('first_token'), timeouts.firstTokenMs);
+    try {
+      const res = await dispatcher.request({
+        method: 'POST',
+        path: spec.path,
+        headers: spec.headers,
+        body: spec.body,
+        signal: this.controller.signal,
+        // Our own timers decide; undici's would fire with the wrong kind.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+      this.#phase = this.#streaming ? 'first_token' : 'streaming';
+      // The first-token budget starts again once the upstream answered.
+      this.#phaseTimer?.refresh();
+      return res;
+    } catch (error) {
+      this.end();
+      throw this.mapError(error);
+    }
+  }
+
+  /** First content of a stream: from now on the idle timeout applies. */
+  gotFirstContent(): void {
+    if (this.#phase !== 'first_token') return;
+    this.#phase = 'streaming';
+    clearTimeout(this.#phaseTimer);
+    this.#phaseTimer = setTimeout(() => this.#expire('idle'), this.#opts.timeouts.streamIdleMs);
+  }
+
+  /** Any bytes after the first content keep the stream alive. */
+  gotChunk(): void {
+    if (this.#phase === 'streaming') this.#phaseTimer?.refresh();
+  }
+
+  /** Abort with a reason (the first reason wins). */
+  fail(reason: GatewayError): void {
+    if (this.reason !== undefined || this.#phase === 'done') return;
+    this.reason = reason;
+    this.controller.abort(reason);
+    this.end();
+  }
+
+  /** Stop the timers and detach from the caller's signal. Idempotent. */
+  end(): void {
+    if (this.#phase === 'done') return;
+    this.#phase = 'done';
+    clearTimeout(this.#phaseTimer);
+    clearTimeout(this.#totalTimer);
+    if (this.#onCallerAbort) this.#opts.signal.removeEventListener('abort', this.#onCallerAbort);
+  }
+
+  /**
+   * Any error thrown while talking to the upstream, as a GatewayError. The
+   * recorded abort reason wins; a failure after the headers of a stream is a truncation.
+   */
+  mapError(error: unknown, midStream = false): GatewayError {
+    if (this.reason !== undefined) return this.reason;
+    if (isGatewayError(error)) return error;
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+      return withCause(timeoutError('timeout_connect', this.#opts.timeouts.connectMs, `Upstream "${this.#upstream}"`), error);
+    }
+    if (midStream) {
+      return new GatewayError({
+        code: 'stream_interrupted',
+        message: `Upstream "${this.#upstream}" broke off the stream before it finished`,
+        kind: 'stream_truncated',
+        retryable: true,
+        cause: error,
+      });
+    }
+    if (typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('UND_ERR'))) {
+      return networkError(this.#upstream, code, error);
+    }
+    if ((error as { name?: unknown } | null)?.name === 'AbortError') return abortedError(error);
+    return networkError(this.#upstream, typeof code === 'string' ? code : 'unknown', error);
+  }
+
+  #expire(which: 'timeout_total' | 'first_token' | 'idle'): void {
+    const { timeouts } = this.#opts;
+    const who = `Upstream "${this.#upstream}"`;
+    const headers = this.#phase === 'headers';
+    let err: GatewayError;
+    if (which === 'idle') err = timeoutError('timeout_idle', timeouts.streamIdleMs, who);
+    else if (which === 'first_token') {
+      err = headers ? timeoutError('silent', timeouts.firstTokenMs, who) : timeoutError('timeout_first_token', timeouts.firstTokenMs, who);
+    } else err = headers ? timeoutError('silent', timeouts.totalMs, who) : timeoutError('timeout_total', timeouts.totalMs, who);
+    this.fail(err);
+  }
+}
+
+function networkError(upstream: string, code: string, cause: unknown): GatewayError {
+  return new GatewayError({
+    code: 'upstream_unavailable',
+    message: `Network error talking to upstream "${upstream}" (${code})`,
+    kind: 'network',
+    retryable: true,
+    cause,
+  });
+}
+
+function withCause(err: GatewayError, cause: unknown): GatewayError {
+  Object.defineProperty(err, 'cause', { value: cause, configurable: true, writable: true });
+  return err;
+}
+
+/** Reads a (bounded) error body and parses it as JSON when it is JSON; `undefined` otherwise. */
+export async function readErrorBody(body: Dispatcher.ResponseData['body']): Promise<unknown> {
+  let size = 0;
+  const parts: Buffer[] = [];
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      if (size < MAX_ERROR_BODY_BYTES) parts.push(chunk);
+      size += chunk.length;
+    }
+  } catch {
+    // A broken error body still leaves us the status.
+  }
+  const text = Buffer.concat(parts).toString('utf8', 0, Math.min(size, MAX_ERROR_BODY_BYTES));
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export type ResponseHeaders = Dispatcher.ResponseData['headers'];
+
+export function header(headers: ResponseHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : undefined;
+}
+
+/**
+ * Build the GatewayError for a non-2xx upstream answer. `kindOfBody` says
+ * what the provider's error body means (context length, content policy);
+ * other statuses go through `GatewayError.fromStatus`. The upstream's own
+ * message is kept on `cause` only: it may quote the prompt.
+ */
+export function httpError(
+  upstream: string,
+  status: number,
+  headers: ResponseHeaders,
+  body: unknown,
+  special: 'context_length' | 'content_policy' | undefined,
+): GatewayError {
+  const cause = { upstreamStatus: status, body };
+  if (special === 'context_length') {
+    return new GatewayError({
+      code: 'context_length_exceeded',
+      status: 400,
+      message: `Upstream "${upstream}": the prompt is longer than the model's context window`,
+      kind: 'context_length',
+      retryable: false,
+      param: 'messages',
+      cause,
+    });
+  }
+  if (special === 'content_policy') {
+    return new GatewayError({
+      code: 'content_policy_violation',
+      status: 400,
+      message: `Upstream "${upstream}" refused the request under its content policy`,
+      kind: 'content_filter',
+      retryable: false,
+      cause,
+    });
+  }
+  // Our credentials or permissions at the upstream are wrong: the caller's
+  // request is fine, the gateway is misconfigured. Not retried.
+  if (status === 401 || status === 403) {
+    return new GatewayError({
+      code: 'upstream_error',
+      status: 502,
+      message: `Upstream "${upstream}" rejected the gateway's credentials (HTTP ${status})`,
+      retryable: false,
+      cause,
+    });
+  }
+  // 529 is Anthropic's "overloaded": a 503 by another name.
+  const mapped = status === 529 ? 503 : status;
+  return GatewayError.fromStatus(mapped, {
+    message: `Upstream "${upstream}" answered HTTP ${status}`,
+    headers,
+    cause,
+  });
+}

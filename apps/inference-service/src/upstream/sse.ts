@@ -1,0 +1,106 @@
+/**
+ * Server-Sent Events parser over a byte stream (the streaming hot path).
+ *
+ * Follows the WHATWG event-stream rules that matter for LLM providers:
+ * lines end with LF, CRLF or CR (a CRLF split across two chunks counts once);
+ * `data:` lines accumulate (joined with "\n"); `event:` names the event;
+ * lines starting with ":" are comments (keep-alive pings) and are skipped;
+ * an empty line dispatches the event. `id:` and `retry:` are ignored.
+ *
+ * Allocation-light: bytes are scanned in place; only complete `data:`/`event:`
+ * values are decoded to strings (newline bytes never occur inside a UTF-8
+ * multi-byte sequence, so decoding whole lines is always safe); a partial
+ * line is the only thing copied across chunks. Parsed events land in two
+ * parallel arrays that are reused between calls instead of one object per event.
+ */
+
+const LF = 0x0a;
+const CR = 0x0d;
+const COLON = 0x3a;
+const SPACE = 0x20;
+
+export class SseParser {
+  /** `data` of the events completed by the last `push` (valid until the next `push`). */
+  readonly data: string[] = [];
+  /** `event` field of the same events (undefined when the event had none). */
+  readonly type: (string | undefined)[] = [];
+  #rest: Buffer | undefined;
+  #skipLf = false;
+  #pendingData: string | undefined;
+  #pendingType: string | undefined;
+  #count = 0;
+
+  /** Feed one chunk; returns how many events it completed (read them from `data`/`type`). */
+  push(chunk: Uint8Array): number {
+    this.#count = 0;
+    let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.#rest !== undefined) {
+      buf = Buffer.concat([this.#rest, buf]);
+      this.#rest = undefined;
+    }
+    let start = 0;
+    const len = buf.length;
+    if (this.#skipLf && len > 0) {
+      this.#skipLf = false;
+      if (buf[0] === LF) start = 1;
+    }
+    let i = start;
+    while (i < len) {
+      const b = buf[i]!;
+      if (b !== LF && b !== CR) {
+        i++;
+        continue;
+      }
+      this.#line(buf, start, i);
+      if (b === CR) {
+        if (i + 1 < len) {
+          if (buf[i + 1] === LF) i++;
+        } else {
+          this.#skipLf = true;
+        }
+      }
+      start = ++i;
+    }
+    if (start < len) this.#rest = buf.subarray(start);
+    return this.#count;
+  }
+
+  /** End of input: an event not terminated by a blank line is discarded, as the spec says. */
+  end(): void {
+    this.#rest = undefined;
+    this.#pendingData = undefined;
+    this.#pendingType = undefined;
+  }
+
+  #line(buf: Buffer, start: number, end: number): void {
+    if (start === end) {
+      this.#dispatch();
+      return;
+    }
+    const first = buf[start]!;
+    if (first === COLON) return; // comment / keep-alive
+    // Field name up to the first colon; the value skips one optional space.
+    let colon = start;
+    while (colon < end && buf[colon] !== COLON) colon++;
+    let valueStart = colon < end ? colon + 1 : end;
+    if (valueStart < end && buf[valueStart] === SPACE) valueStart++;
+    const nameLen = colon - start;
+    if (nameLen === 4 && first === 0x64 /* d */ && buf[start + 1] === 0x61 && buf[start + 2] === 0x74 && buf[start + 3] === 0x61) {
+      const value = buf.toString('utf8', valueStart, end);
+      this.#pendingData = this.#pendingData === undefined ? value : `${this.#pendingData}\n${value}`;
+    } else if (nameLen === 5 && first === 0x65 /* e */ && buf.toString('latin1', start, colon) === 'event') {
+      this.#pendingType = buf.toString('utf8', valueStart, end);
+    }
+  }
+
+  #dispatch(): void {
+    const data = this.#pendingData;
+    const type = this.#pendingType;
+    this.#pendingType = undefined;
+    if (data === undefined) return; // an event with no data is not dispatched
+    this.#pendingData = undefined;
+    const n = this.#count++;
+    this.data[n] = data;
+    this.type[n] = type;
+  }
+}
