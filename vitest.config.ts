@@ -4,8 +4,8 @@ import { defineConfig } from 'vitest/config';
 // The `source` condition resolves workspace packages to their TypeScript
 // sources (see each package's `exports`), exactly as `node --conditions=source` does.
 export default defineConfig({
-  resolve: { conditions: ['source', 'module', 'node', 'import', 'default'] },
-  ssr: { resolve: { conditions: ['source', 'module', 'node', 'import', 'default'], externalConditions: ['source'] } },
+  resolve: { conditions: ['source', 'node', 'import', 'default'] },
+  ssr: { resolve: { conditions: ['source', 'node', 'import', 'default'], externalConditions: ['source'] } },
   test: {
     include: ['{packages,apps,tools}/*/src/**/*.test.ts', 'bench/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
