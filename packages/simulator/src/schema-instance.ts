@@ -269,6 +269,37 @@ function wrongTypeValue(schema: SchemaObject): { value: unknown } | undefined {
   return undefined;
 }
 
+/** The anyOf / oneOf branches of the (dereferenced) root, if it has any. */
+function topLevelBranches(input: JsonSchema): SchemaObject[] | undefined {
+  let schema: JsonSchema = input;
+  for (let guard = 0; isObject(schema) && typeof schema['$ref'] === 'string' && guard < 32; guard++) {
+    schema = resolveRef(schema['$ref'] as string, input);
+  }
+  if (!isObject(schema)) return undefined;
+  const list = (schema['anyOf'] ?? schema['oneOf']) as unknown;
+  if (!Array.isArray(list)) return undefined;
+  return list.map((branch) => flatten(branch as JsonSchema, input)).filter(isObject);
+}
+
+function wrongTypeForAll(branches: readonly SchemaObject[]): { value: unknown } | undefined {
+  for (const [, value] of WRONG_TYPE_CANDIDATES) {
+    if (branches.every((branch) => wrongTypeValue(branch) !== undefined && !acceptsType(branch, value))) return { value };
+  }
+  return undefined;
+}
+
+/** Whether a schema's type / enum / const admits `value` (only those keywords are considered). */
+function acceptsType(schema: SchemaObject, value: unknown): boolean {
+  if (Array.isArray(schema['enum'])) return schema['enum'].some((e) => JSON.stringify(e) === JSON.stringify(value));
+  if ('const' in schema) return JSON.stringify(schema['const']) === JSON.stringify(value);
+  const declared = schema['type'];
+  const types = typeof declared === 'string' ? [declared] : Array.isArray(declared) ? (declared as string[]) : undefined;
+  if (!types) return true;
+  const actual = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+  if (actual === 'number') return types.includes('number') || (types.includes('integer') && Number.isInteger(value));
+  return types.includes(actual);
+}
+
 /**
  * Valid JSON that breaks the schema: drop a required property, give a
  * property the wrong type, add a forbidden extra property, or give the whole
@@ -276,6 +307,12 @@ function wrongTypeValue(schema: SchemaObject): { value: unknown } | undefined {
  */
 export function generateViolation(input: JsonSchema | undefined, seed: number): unknown {
   if (input === undefined) return ['not', 'an', 'object']; // json_object mode: the contract is "an object"
+  const branches = topLevelBranches(input);
+  if (branches) {
+    // A value must miss every branch: pick a type none of them allows.
+    const merged = wrongTypeForAll(branches);
+    if (merged) return merged.value;
+  }
   const schema = flatten(input, input);
   if (!isObject(schema)) return ['not', 'valid'];
   if (chooseType(schema) === 'object' && !('const' in schema) && !Array.isArray(schema['enum'])) {
