@@ -1,0 +1,267 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '@llmgw/simulator';
+import { isGatewayError, type GatewayError } from '@llmgw/resilience';
+import { createOpenAiProvider } from './openai.ts';
+import { UpstreamPools } from './pool.ts';
+import type { CallOptions, CallTimeouts, Provider, UpstreamRequest, UpstreamStreamEvent } from './types.ts';
+
+const MODEL = 'gpt-4o-mini';
+const FAST: CallTimeouts = { connectMs: 500, firstTokenMs: 300, streamIdleMs: 200, totalMs: 2000 };
+
+let sim: Simulator;
+let pools: UpstreamPools;
+let provider: Provider;
+
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0 });
+  pools = new UpstreamPools();
+  provider = createOpenAiProvider({ name: 'sim', baseUrl: `${sim.url}/v1`, apiKey: 'sk-test', dispatcher: pools.poolFor(sim.url) });
+});
+
+afterAll(async () => {
+  await pools.closeAll(true);
+  await sim.close();
+});
+
+afterEach(() => {
+  sim.setScenario({ rules: [] });
+  sim.reset();
+});
+
+function request(content = 'Tell me about connection pools'): UpstreamRequest {
+  return { model: MODEL, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content }], temperature: 0 };
+}
+
+function opts(timeouts: Partial<CallTimeouts> = {}, signal: AbortSignal = new AbortController().signal): CallOptions {
+  return { signal, timeouts: { ...FAST, ...timeouts } };
+}
+
+async function collect(events: AsyncIterable<UpstreamStreamEvent>): Promise<UpstreamStreamEvent[]> {
+  const out: UpstreamStreamEvent[] = [];
+  for await (const e of events) out.push(e);
+  return out;
+}
+
+async function failure(promise: Promise<unknown>): Promise<GatewayError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isGatewayError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a failure');
+}
+
+function text(events: UpstreamStreamEvent[]): string {
+  return events.map((e) => (e.type === 'delta' ? e.content : '')).join('');
+}
+
+describe('OpenAI adapter: answers', () => {
+  it('completes a plain request with usage, finish reason and rate-limit headers', async () => {
+    const res = await provider.complete(request(), opts());
+    expect(res.content.length).toBeGreaterThan(0);
+    expect(res.finishReason).toBe('stop');
+    expect(res.usage.promptTokens).toBeGreaterThan(0);
+    expect(res.usage.completionTokens).toBeGreaterThan(0);
+    expect(res.id).toMatch(/^chatcmpl-/);
+    expect(res.rateLimit?.remainingRequests).toBeTypeOf('number');
+    const [record] = sim.recorder.all();
+    expect(record?.authorization).toBe(true);
+    expect(record?.stream).toBe(false);
+  });
+
+  it('streams deltas that concatenate to the non-streamed text, then a finish with usage', async () => {
+    const whole = await provider.complete(request('same question'), opts());
+    const stream = await provider.stream(request('same question'), opts());
+    const events = await collect(stream);
+    expect(text(events)).toBe(whole.content);
+    const finish = events.at(-1);
+    expect(finish).toEqual({ type: 'finish', finishReason: 'stop', usage: whole.usage });
+    expect(events.filter((e) => e.type === 'finish')).toHaveLength(1);
+    expect(stream.id).toMatch(/^chatcmpl-/);
+    expect(sim.recorder.all()[1]?.stream).toBe(true);
+  });
+
+  it('forwards extra headers such as traceparent', async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    await provider.complete(request(), { ...opts(), headers: { traceparent } });
+    expect(sim.recorder.all()[0]?.traceparent).toBe(traceparent);
+  });
+
+  it('maps a content_filter finish through', async () => {
+    sim.setScenario({ rules: [{ model: '*', kind: 'content_filter' }] });
+    expect((await provider.complete(request(), opts())).finishReason).toBe('content_filter');
+    const events = await collect(await provider.stream(request(), opts()));
+    expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'content_filter' });
+  });
+});
+
+describe('OpenAI adapter: errors', () => {
+  it('429 with Retry-After is retryable and says when', async () => {
+    sim.setScenario({ rules: [{ model: '*', kind: 'status', status: 429, retry_after_s: 2 }] });
+    const err = await failure(provider.complete(request(), opts()));
+    expect(err).toMatchObject({ status: 429, code: 'rate_limit_exceeded', retryable: true, retryAfterMs: 2000, kind: 'http' });
+    const streamErr = await failure(provider.stream(request(), opts()));
+    expect(streamErr).toMatchObject({ status: 429, retryable: true, retryAfterMs: 2000 });
+  });
+
+  it('retry-after-ms wins over Retry-After', async () => {
+    sim.setScenario({ rules: [{ model: '*', kind: 'status', status: 429, retry_after_s: 5, retry_after_ms: 250 }] });
+    expect((await failure(provider.complete(request(), opts()))).retryAfterMs).toBe(250);
+  });
+
+  it('400 context_length_exceeded is kind context_length, not retryable', async () => {
+    sim.setScenario({ rules: [{ model: '*', kind: 'context_length_exceeded' }] });
+    const err = await failure(provider.complete(request(), opts()));
+    expect(err).toMatchObject({ status: 400, code: 'context_length_exceeded', kind: 'context_length', retryable: false });
+    expect(err.message).not.toContain('Tell me');
+  });
+
+  it('content policy violation is kind content_filter, not retryable', async () => {
+    sim.setScenario({ rules: [{ model: '*', kind: 'content_policy' }] });
+    const err = await failure(provider.stream(request(), opts()));
+    expect(err).toMatchObject({ status: 400, code: 'content_policy_violation', kind: 'content_filter', retryable: false });
+  });
+
+  it('503 is retryable', async () => {
+    sim.setScenario({ rules: [{ model: '*', kind: 'status', status: 503 }] });
+    expect(await failure(provider.complete(request(), opts()))).toMatchObject({ status: 503, retryable: true, kind: 'http' });
+  });
+
+  it('401 from the upstream is a gateway misconfiguration, not retried', async () => {
+    sim.setScenario({ rules: [{ model: '*', kind: 'status', status: 401 }] });
+    expect(await failure(provider.complete(request(), opts()))).toMatchObject({ status: 502, code: 'upstream_error', retryable: false });
+  });
+
+  it('a connection reset is a retryable network error', async () => {
+    sim.setScenario({ rules: [{ model: '*', kind: 'reset' }] });
+    expect(await failure(provider.complete(request(), opts()))).toMatchObject({ kind: 'network', retryable: true });
+    expect(await failure(provider.stream(request(), opts()))).toMatchObject({ kind: 'network', retryable: true });
+  });
+
+  it('a hanging upstream is "silent" within the timeout, and the request is aborted', async () => {
+    sim.setScenario({ rules: [{ model: '*', kind: 'hang' }] });
+    const started = performance.now();
+    const err = await failure(provider.complete(request(), opts({ totalMs: 150 })));
+    const took = performance.now() - started;
+    expect(err).toMatchObject({ kind: 'silent', code: 'upstream_timeout', retryable: true });
+    expect(took).toBeGreaterThanOrEqual(140);
+    expect(took).toBeLessThan(1000);
+    const streamErr = await failure(provider.stream(request(), opts({ firstTokenMs: 100 })));
+    expect(streamErr.kind).toBe('silent');
+    // The simulator sees the socket close: the timeout aborted the request.
+    await waitFor(() => sim.recorder.all().length === 2 && sim.recorder.all().every((r) => r.endedAt !== undefined));
+  });
+
+  it('a slow first token is timeout_first_token', async () => {
+    sim.setScenario({ rules: [{ model: '*', kind: 'slow_first_token', ms: 1000 }] });
+    const stream = await provider.stream(request(), opts({ firstTokenMs: 100 }));
+    const err = await failure(collect(stream));
+    expect(err).toMatchObject({ kind: 'timeout_first_token', retryable: true });
+  });
+
+  it('a stream cut mid-way is stream_truncated (retryable), after the deltas before it', async () => {
+    sim.setScenario({ rules: [{ model: '*', kind: 'stream_cut', after_chunks: 2 }] });
+    const stream = await provider.stream(request(), opts());
+    const seen: UpstreamStreamEvent[] = [];
+    const err = await failure(
+      (async () => {
+        for await (const e of stream) seen.push(e);
+      })(),
+    );
+    expect(err).toMatchObject({ kind: 'stream_truncated', code: 'stream_interrupted', retryable: true });
+    expect(seen.filter((e) => e.type === 'delta')).toHaveLength(2);
+    expect(seen.some((e) => e.type === 'finish')).toBe(false);
+  });
+
+  it('a stalled stream is timeout_idle', async () => {
+    sim.setScenario({ rules: [{ model: '*', kind: 'stream_stall', after_chunks: 1 }] });
+    const stream = await provider.stream(request(), opts({ streamIdleMs: 100 }));
+    const started = performance.now();
+    const err = await failure(collect(stream));
+    expect(err).toMatchObject({ kind: 'timeout_idle', retryable: true });
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('a malformed chunk yields a malformed event and the stream goes on to its finish', async () => {
+    sim.setScenario({ rules: [{ model: '*', kind: 'malformed_chunk', after_chunks: 1 }] });
+    const events = await collect(await provider.stream(request(), opts()));
+    const kinds = events.map((e) => e.type);
+    expect(kinds[1]).toBe('malformed');
+    expect(kinds.at(-1)).toBe('finish');
+    expect(kinds.filter((k) => k === 'delta').length).toBeGreaterThan(1);
+  });
+
+  it('a stream without [DONE] still finishes normally', async () => {
+    const whole = await provider.complete(request('no done'), opts());
+    sim.setScenario({ rules: [{ model: '*', kind: 'no_done' }] });
+    const events = await collect(await provider.stream(request('no done'), opts()));
+    expect(text(events)).toBe(whole.content);
+    expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+  });
+
+  it('the total timeout bounds a slow stream', async () => {
+    sim.setScenario({ rules: [{ model: '*', kind: 'latency', per_token_latency_ms: 50 }] });
+    const stream = await provider.stream(request(), opts({ totalMs: 150, streamIdleMs: 1000, firstTokenMs: 1000 }));
+    expect(await failure(collect(stream))).toMatchObject({ kind: 'timeout_total' });
+  });
+
+  it('an unreachable upstream is a network error', async () => {
+    const lonely = new UpstreamPools();
+    const dead = createOpenAiProvider({ name: 'dead', baseUrl: 'http://127.0.0.1:1/v1', dispatcher: lonely.poolFor('http://127.0.0.1:1') });
+    expect(await failure(dead.complete(request(), opts()))).toMatchObject({ kind: 'network', retryable: true });
+    await lonely.closeAll(true);
+  });
+});
+
+describe('OpenAI adapter: cancellation', () => {
+  it("the caller's signal aborts a waiting request immediately (kind aborted)", async () => {
+    sim.setScenario({ rules: [{ model: '*', kind: 'hang' }] });
+    const controller = new AbortController();
+    const pending = failure(provider.complete(request(), opts({ totalMs: 5000 }, controller.signal)));
+    setTimeout(() => controller.abort(), 30);
+    const started = performance.now();
+    const err = await pending;
+    expect(err.kind).toBe('aborted');
+    expect(performance.now() - started).toBeLessThan(500);
+    await waitFor(() => sim.recorder.all()[0]?.endedAt !== undefined);
+  });
+
+  it('an already-aborted signal never reaches the upstream', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    expect((await failure(provider.complete(request(), opts({}, controller.signal)))).kind).toBe('aborted');
+    expect(sim.recorder.all()).toHaveLength(0);
+  });
+
+  it('aborting mid-stream ends the iteration with kind aborted and closes the upstream request', async () => {
+    sim.setScenario({ rules: [{ model: '*', kind: 'latency', per_token_latency_ms: 20 }] });
+    const controller = new AbortController();
+    const stream = await provider.stream(request(), opts({ totalMs: 5000, streamIdleMs: 1000 }, controller.signal));
+    let deltas = 0;
+    const err = await failure(
+      (async () => {
+        for await (const e of stream) {
+          if (e.type === 'delta' && ++deltas === 2) controller.abort();
+        }
+      })(),
+    );
+    expect(err.kind).toBe('aborted');
+    await waitFor(() => sim.recorder.all()[0]?.outcome === 'client_closed');
+  });
+
+  it('breaking out of the loop cancels the upstream request', async () => {
+    sim.setScenario({ rules: [{ model: '*', kind: 'latency', per_token_latency_ms: 20 }] });
+    const stream = await provider.stream(request(), opts({ totalMs: 5000, streamIdleMs: 1000 }));
+    for await (const e of stream) if (e.type === 'delta') break;
+    await waitFor(() => sim.recorder.all()[0]?.outcome === 'client_closed');
+  });
+});
+
+async function waitFor(check: () => boolean, ms = 1000): Promise<void> {
+  const until = performance.now() + ms;
+  while (!check()) {
+    if (performance.now() > until) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
