@@ -160,7 +160,8 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     const kind = plan.fault?.kind;
     if (kind === 'malformed_chunk') {
       const half = Math.floor(body.length / 2);
-      body = `${body.slice(0, half)}<<garbled>>${body.slice(half)}`;
+      // A quote then a raw newline: invalid whether the cut lands inside a string or between tokens.
+      body = `${body.slice(0, half)}"\n<<garbled>>${body.slice(half)}`;
     }
     const bytes = Buffer.from(body);
     const head = { ...headers, 'content-type': JSON_CONTENT_TYPE, 'content-length': String(bytes.length) };
