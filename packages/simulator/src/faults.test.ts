@@ -14,7 +14,11 @@ beforeEach(() => {
   sim.recorder.clear();
 });
 
-function inject(rule: Omit<FaultRule, 'model'> & { model?: string }): void {
+/** Omit distributed over the rule union, so each kind keeps its own parameters. */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+type RuleWithoutModel = DistributiveOmit<FaultRule, 'model'>;
+
+function inject(rule: RuleWithoutModel): void {
   sim.setScenario({ rules: [{ model: '*', ...rule }] });
 }
 
