@@ -222,7 +222,7 @@ describe('CircuitBreaker properties', () => {
             now: () => now,
           });
           // Model fed by the breaker's own events.
-          let current: CircuitState = 'closed';
+          let current = 'closed' as CircuitState;
           let openedAt = -1;
           let episode = 0;
           let probesInFlight = 0;
