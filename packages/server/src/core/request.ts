@@ -1,0 +1,44 @@
+import { formatAjvErrors } from '@llmgw/contract';
+import type { ErrorObject } from 'ajv';
+import type { Context } from 'hono';
+import { sendError } from './errors.ts';
+import { describeJsonSyntaxError } from './json-error.ts';
+
+// application/json, optionally with `charset=utf-8` (any case, optional quotes, spaces around ';').
+const JSON_TYPE_WITH_PARAMS = /^application\/json\s*(?:;\s*charset\s*=\s*(?:utf-8|"utf-8")\s*)?$/i;
+
+/** Whether a Content-Type header is JSON we accept. The exact common value skips the regex. */
+export function isJsonContentType(value: string | null): boolean {
+  return value === 'application/json' || (value !== null && JSON_TYPE_WITH_PARAMS.test(value));
+}
+
+/** 415 `unsupported_media_type`, naming what was sent (only the media type, never the body). */
+export function sendUnsupportedMediaType(c: Context, contentType: string | null): Response {
+  const got = contentType === null ? 'no Content-Type' : (contentType.split(';')[0] ?? '').trim().slice(0, 100) || 'an empty Content-Type';
+  return sendError(c, 415, 'unsupported_media_type', `Content-Type must be application/json, got ${got}.`);
+}
+
+/**
+ * Reads the body as text and parses it. Returns the parsed value, or a 400 Response (the caller
+ * checks `instanceof Response`: JSON.parse never yields one).
+ */
+export async function readJsonBody(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return sendError(c, 400, 'invalid_request', describeJsonSyntaxError(text));
+  }
+}
+
+/** 400 `invalid_request` for a body that fails its schema: message names the field, `param` its path. */
+export function sendBodyError(c: Context, errors: readonly ErrorObject[] | null | undefined): Response {
+  const issue = formatAjvErrors(errors, { root: 'body' });
+  return sendError(c, 400, 'invalid_request', issue.message, issue.param);
+}
+
+/** 400 `invalid_request` for a path or header parameter that fails its schema. */
+export function sendParamsError(c: Context, errors: readonly ErrorObject[] | null | undefined): Response {
+  const issue = formatAjvErrors(errors, { root: 'parameters' });
+  return sendError(c, 400, 'invalid_request', issue.message, issue.param);
+}

@@ -1,0 +1,125 @@
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { AnySchemaObject } from 'ajv';
+import * as standaloneModule from 'ajv/dist/standalone/index.js';
+import * as formatsModule from 'ajv-formats';
+// Both are CommonJS with `exports.default = fn` on `module.exports = fn`: under NodeNext the namespace's
+// `default` is module.exports, so `.default.default` is the function for TypeScript and at run time alike.
+import { isObject, type Contract, type Json, type JsonObject } from './contract.ts';
+import { withHeader } from './header.ts';
+import { listOperations, type OperationInfo } from './operations.ts';
+import { schemaNames } from './schemas.ts';
+import { rewriteSchemaRefs, toAjvSchema } from './transforms.ts';
+
+/** Base of every compiled schema's `$id` (Ajv wants a real URI, not a bare `urn:x`). */
+export const SCHEMA_ID_BASE = 'https://llmgw.dev/contracts/openapi/';
+
+export const schemaId = (name: string): string => `${SCHEMA_ID_BASE}schemas/${name}`;
+
+/** Ajv options for the runtime validators: fast (first error only), strict, 2020-12 with discriminators. */
+export const AJV_OPTIONS = {
+  allErrors: false,
+  discriminator: true,
+  strict: true,
+  // `type: [string, 'null']` is how 3.1 says nullable; strictTypes would reject it otherwise.
+  allowUnionTypes: true,
+  // Share one function per component schema instead of inlining it at every $ref (smaller module).
+  inlineRefs: false,
+  code: { source: true, esm: true, lines: true, optimize: true },
+} as const;
+
+/** One schema to compile: its export name and the schema (refs still `#/components/schemas/X`). */
+export interface ValidatorEntry {
+  readonly name: string;
+  readonly schema: Json;
+  /** TS type the validator narrows to (relative to the generated validators.d.ts). */
+  readonly tsType: string;
+}
+
+function paramsSchema(operation: OperationInfo): Json {
+  const properties: JsonObject = {};
+  const required: string[] = [];
+  for (const parameter of operation.parameters) {
+    properties[parameter.name] = parameter.schema;
+    if (parameter.required) required.push(parameter.name);
+  }
+  return { type: 'object', properties, required };
+}
+
+function paramsTsType(operation: OperationInfo): string {
+  const fields = operation.parameters.map((p) => `${JSON.stringify(p.name)}${p.required ? '' : '?'}: ${p.tsType}`);
+  return `{ ${fields.join('; ')} }`;
+}
+
+/** Every validator the runtime needs: component schemas, per-operation params, inline payloads. */
+export function validatorEntries(contract: Contract): ValidatorEntry[] {
+  const components = contract.doc.components;
+  const schemas = isObject(components) && isObject(components.schemas) ? components.schemas : {};
+  const entries: ValidatorEntry[] = schemaNames(contract).map((name) => ({
+    name,
+    schema: schemas[name] ?? null,
+    tsType: `components['schemas']['${name}']`,
+  }));
+  for (const operation of listOperations(contract)) {
+    if (operation.parameters.length > 0) {
+      entries.push({ name: `${operation.operationId}_params`, schema: paramsSchema(operation), tsType: paramsTsType(operation) });
+    }
+    const inline = [operation.body, ...operation.responses.map((r) => r.json)];
+    for (const p of inline) {
+      if (p?.inlineSchema !== undefined) entries.push({ name: p.validator, schema: p.inlineSchema, tsType: p.tsType });
+    }
+  }
+  const names = new Set<string>();
+  for (const entry of entries) {
+    if (names.has(entry.name)) throw new Error(`validator name ${entry.name} is generated twice (a schema named like an operation's params?)`);
+    names.add(entry.name);
+  }
+  return entries;
+}
+
+/** The schema Ajv compiles for an entry: OpenAPI-isms stripped, refs pointing at the schemas' `$id`s. */
+export function compiledSchema(entry: ValidatorEntry): AnySchemaObject {
+  const schema = rewriteSchemaRefs(toAjvSchema(entry.schema), schemaId);
+  if (!isObject(schema)) throw new Error(`${entry.name}: a schema must be an object`);
+  return { ...schema, $id: schemaId(entry.name) } as AnySchemaObject;
+}
+
+/** A configured Ajv with every entry added (not compiled yet). Used for standalone code and in tests. */
+export function createAjv(entries: readonly ValidatorEntry[]): Ajv2020 {
+  const ajv = new Ajv2020(AJV_OPTIONS);
+  formatsModule.default.default(ajv);
+  for (const entry of entries) ajv.addSchema(compiledSchema(entry));
+  return ajv;
+}
+
+/** The ESM output of Ajv still `require`s its runtime helpers: give it a `require` (Node only). */
+export const REQUIRE_SHIM = `import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);`;
+
+/** packages/contract/src/generated/validators.js and validators.d.ts */
+export function generateValidators(contract: Contract): { js: string; dts: string } {
+  const entries = validatorEntries(contract);
+  const ajv = createAjv(entries);
+  const exportsMap: Record<string, string> = {};
+  for (const entry of entries) exportsMap[entry.name] = schemaId(entry.name);
+  let code: string;
+  try {
+    code = standaloneModule.default.default(ajv, exportsMap);
+  } catch (error) {
+    throw new Error(`Ajv could not compile the contract's schemas: ${(error as Error).message}`, { cause: error });
+  }
+  code = code.replace(/^"use strict";\s*/, '');
+  const js = withHeader(contract, code, ['// @ts-nocheck', REQUIRE_SHIM]);
+
+  const dts = [
+    `import type { ErrorObject } from 'ajv';`,
+    `import type { components, operations } from './types.ts';`,
+    '',
+    '/** A compiled Ajv validator: a type guard that leaves its errors (first error only) on `errors`. */',
+    'export interface Validator<T> {',
+    '  (data: unknown): data is T;',
+    '  errors?: ErrorObject[] | null;',
+    '}',
+    '',
+    ...entries.map((entry) => `export declare const ${entry.name}: Validator<${entry.tsType}>;`),
+  ];
+  return { js, dts: withHeader(contract, dts.join('\n')) };
+}
