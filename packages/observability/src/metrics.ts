@@ -37,6 +37,7 @@ export const ATTEMPT_OUTCOMES = [
   'network',
   'stream_error',
   'circuit_open',
+  'bulkhead',
   'invalid_output',
   'content_filter',
   'aborted',

@@ -29,6 +29,14 @@ export interface AttemptContext {
   telemetry: ChatTelemetry;
   now: () => number;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Present only when tracing records: a span per attempt, whose context goes upstream. */
+  tracer?: AttemptTracer;
+  /** Headers every upstream call carries (e.g. the request span's traceparent). */
+  headers?: Record<string, string>;
+}
+
+export interface AttemptTracer {
+  start(candidate: Candidate, attempt: number): { headers: Record<string, string>; end(outcome: AttemptOutcome, error?: GatewayError): void };
 }
 
 /**
@@ -41,7 +49,7 @@ export async function withRetries<T>(
   candidate: Candidate,
   guard: UpstreamGuard,
   ctx: AttemptContext,
-  fn: (attempt: number, signal: AbortSignal, timeouts: CallTimeouts) => Promise<T>,
+  fn: (attempt: number, signal: AbortSignal, timeouts: CallTimeouts, headers: Record<string, string> | undefined) => Promise<T>,
 ): Promise<T> {
   guard.recordRequest();
   for (let attempt = 1; ; attempt++) {
@@ -57,12 +65,15 @@ export async function withRetries<T>(
     if (remaining <= 0) throw timeoutError('timeout_total', candidate.timeouts.totalMs, `Model '${candidate.requested}'`);
     const timeouts = remaining < candidate.timeouts.totalMs ? { ...candidate.timeouts, totalMs: remaining } : candidate.timeouts;
     const started = ctx.now();
+    const span = ctx.tracer?.start(candidate, attempt);
     try {
-      const result = await guard.run((signal) => fn(attempt, signal, timeouts), ctx.signal);
+      const result = await guard.run((signal) => fn(attempt, signal, timeouts, span ? span.headers : ctx.headers), ctx.signal);
+      span?.end('success');
       ctx.telemetry.attempt({ candidate: candidate.name, provider: candidate.provider.name, attempt, outcome: 'success', durationMs: ctx.now() - started });
       return result;
     } catch (err) {
       const error = GatewayError.from(err);
+      span?.end(outcomeOf(error), error);
       ctx.telemetry.attempt({
         candidate: candidate.name,
         provider: candidate.provider.name,

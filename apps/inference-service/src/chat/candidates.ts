@@ -10,7 +10,8 @@ export interface Candidate {
   provider: Provider;
   timeouts: CallTimeouts;
   capabilities: { jsonSchema: boolean; continuation: boolean };
-  contextWindow: number;
+  /** Undefined when the deployment did not say (treated as no larger than any other). */
+  contextWindow: number | undefined;
   retry: { maxAttempts: number };
 }
 
@@ -26,7 +27,7 @@ export function nextCandidate(
 ): number {
   for (let i = from; i < candidates.length; i++) {
     const c = candidates[i]!;
-    if (need.largerContextThan !== undefined && c.contextWindow <= need.largerContextThan) continue;
+    if (need.largerContextThan !== undefined && (c.contextWindow ?? 0) <= need.largerContextThan) continue;
     if (need.continuation && !c.capabilities.continuation) continue;
     return i;
   }

@@ -5,7 +5,7 @@ import type { AdmissionControl } from '../policies/admission.ts';
 import type { ResponseCacheStore } from '../stores/types.ts';
 import { toUpstreamMessages, type ApiMessage, type TokenUsage } from '../upstream/types.ts';
 import { candidatesFor, toUpstreamRequest } from './request.ts';
-import type { AttemptContext } from './attempts.ts';
+import type { AttemptContext, AttemptTracer } from './attempts.ts';
 import type { Candidate } from './candidates.ts';
 import { completeAnswer, streamAnswer, type Answer, type SessionDeps, type StreamOut } from './session.ts';
 import type { OutputSpec, StructuredOutput } from './structured-output.ts';
@@ -15,6 +15,8 @@ import { ChunkEncoder, completionBody, type CompletionBody, type FallbackInfo } 
 /** A route as the chat path needs it: a candidate plus its fallback chain. */
 export interface ChatRoute extends Candidate {
   fallback: ReadonlyArray<{ strategy: 'alternative_model'; model: string } | { strategy: DegradedStrategy }>;
+  /** Key ids allowed to use this model; undefined = every key. */
+  allowedKeys?: readonly string[] | undefined;
 }
 
 export interface ChatRequestBody {
@@ -89,8 +91,10 @@ export interface ChatCall {
   allowDegraded: boolean;
   /** Trace context to forward upstream. */
   upstreamHeaders?: Record<string, string>;
+  /** Span per upstream attempt, when tracing records. */
+  tracer?: AttemptTracer;
   /** Receives what the log line and span need once known. */
-  report?: (facts: { model: string; fallback?: string; usage?: TokenUsage }) => void;
+  report?: (facts: { model: string; fallback?: string; usage?: TokenUsage; failed?: boolean }) => void;
 }
 
 /**
@@ -115,7 +119,8 @@ export function createChatHandler(deps: ChatHandlerDeps) {
         {},
       );
     }
-    if (caller.models && !caller.models.has(route.name) && !caller.models.has(body.model)) {
+    const keyAllowed = !route.allowedKeys || route.allowedKeys.includes(caller.keyId);
+    if (!keyAllowed || (caller.models && !caller.models.has(route.name) && !caller.models.has(body.model))) {
       return errorResult(new GatewayError({ code: 'forbidden', param: 'model', message: `This API key may not use model '${truncate(body.model)}'.` }), {});
     }
 
@@ -139,8 +144,10 @@ export function createChatHandler(deps: ChatHandlerDeps) {
       telemetry: deps.telemetry,
       now: deps.now,
       sleep: deps.sleep,
+      tracer: call.tracer,
+      headers: call.upstreamHeaders,
     };
-    const input = { candidates: candidatesFor(route, deps.resolve), request, output, headers: call.upstreamHeaders };
+    const input = { candidates: candidatesFor(route, deps.resolve), request, output };
     const degradedSteps = route.fallback.filter((s): s is { strategy: DegradedStrategy } => s.strategy !== 'alternative_model').map((s) => s.strategy);
     const question = lastUserText(messages);
     const cacheKey = degradedSteps.includes('cache')
@@ -265,12 +272,13 @@ export function createChatHandler(deps: ChatHandlerDeps) {
         } catch (err) {
           const error = GatewayError.from(err);
           if (!call.signal.aborted) controller.enqueue(encoder.error(error.toEnvelope()));
-          call.report?.({ model: input.candidates[0]!.name });
+          call.report?.({ model: input.candidates[0]!.name, failed: true });
           finish(controller);
         }
       },
       cancel() {
         closed = true;
+        call.report?.({ model: input.candidates[0]!.name, failed: true });
         void events.return(undefined);
       },
     });

@@ -26,7 +26,6 @@ export interface SessionInput {
   candidates: readonly Candidate[];
   request: Omit<UpstreamRequest, 'model'>;
   output: OutputSpec;
-  headers?: Record<string, string>;
 }
 
 export interface Answer {
@@ -62,7 +61,7 @@ export async function completeAnswer(deps: SessionDeps, input: SessionInput, ctx
       failure = failure && error.kind === 'circuit_open' ? failure : error;
       i =
         decision === 'failover-larger-context'
-          ? nextCandidate(candidates, i + 1, { largerContextThan: candidate.contextWindow })
+          ? nextCandidate(candidates, i + 1, { largerContextThan: candidate.contextWindow ?? 0 })
           : nextCandidate(candidates, i + 1, {});
       if (i < 0 && decision === 'failover-larger-context') throw error;
     }
@@ -81,10 +80,10 @@ async function answerFrom(
   let messages = input.request.messages;
   for (let repair = 0; ; repair++) {
     const request: UpstreamRequest = { ...input.request, messages, model: candidate.upstreamModel };
-    const answer = await withRetries(candidate, guard, ctx, (_attempt, signal, timeouts) =>
+    const answer = await withRetries(candidate, guard, ctx, (_attempt, signal, timeouts, headers) =>
       deps.streamUpstream
-        ? collect(candidate, request, signal, timeouts, input.headers, ctx)
-        : candidate.provider.complete(request, { signal, timeouts, headers: input.headers }),
+        ? collect(candidate, request, signal, timeouts, headers, ctx)
+        : candidate.provider.complete(request, { signal, timeouts, headers }),
     );
     if (input.output.kind === 'text') return answer;
     if (answer.finishReason === 'content_filter') {
@@ -99,7 +98,7 @@ async function answerFrom(
       if (repair > 0) ctx.telemetry.repair(candidate.name, 'fixed');
       return answer;
     }
-    ctx.telemetry.structuredInvalid(candidate.name, answer.content.length, check.error);
+    ctx.telemetry.structuredInvalid(candidate.name, answer.content, check.error);
     if (repair >= deps.maxRepairs) {
       if (repair > 0) ctx.telemetry.repair(candidate.name, 'failed');
       throw new GatewayError({
@@ -173,8 +172,8 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
     const request: UpstreamRequest = { ...input.request, messages, model: candidate.upstreamModel };
     let opened: { stream: UpstreamStream; first: UpstreamStreamEvent } | undefined;
     try {
-      opened = await withRetries(candidate, guard, ctx, (_a, signal, timeouts) =>
-        openStream(candidate, request, signal, timeouts, input.headers, ctx),
+      opened = await withRetries(candidate, guard, ctx, (_a, signal, timeouts, headers) =>
+        openStream(candidate, request, signal, timeouts, headers, ctx),
       );
     } catch (err) {
       const error = GatewayError.from(err);
@@ -190,7 +189,7 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
       failure = failure && error.kind === 'circuit_open' ? failure : error;
       i =
         decision === 'failover-larger-context'
-          ? nextCandidate(candidates, i + 1, { largerContextThan: candidate.contextWindow })
+          ? nextCandidate(candidates, i + 1, { largerContextThan: candidate.contextWindow ?? 0 })
           : nextCandidate(candidates, i + 1, {});
       if (i < 0 && decision === 'failover-larger-context') throw error;
       continue;

@@ -33,7 +33,8 @@ export interface ChatTelemetry {
   attempt(report: AttemptReport): void;
   retry(candidate: string, reason: string): void;
   malformedChunk(candidate: string): void;
-  structuredInvalid(candidate: string, length: number, error: string): void;
+  /** `output` is for its length and hash only: implementations must never log it. */
+  structuredInvalid(candidate: string, output: string, error: string): void;
   repair(candidate: string, result: 'fixed' | 'failed'): void;
   /** A stream continued on another candidate after content was sent. */
   continuation(from: string, to: string): void;

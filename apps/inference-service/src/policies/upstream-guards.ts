@@ -1,0 +1,146 @@
+import {
+  Bulkhead,
+  CircuitBreaker,
+  ExponentialBackoff,
+  RetryBudget,
+  type Backoff,
+  type CircuitState,
+  type GatewayError,
+} from '@llmgw/resilience';
+import { LRUCache } from 'lru-cache';
+import type { UpstreamGuard } from '../chat/attempts.ts';
+import type { Candidate } from '../chat/candidates.ts';
+
+export interface GuardSettings {
+  retry: {
+    initialDelayMs: number;
+    multiplier: number;
+    maxDelayMs: number;
+    jitter: 'none' | 'full' | 'equal';
+    maxRetryAfterMs: number;
+    budgetRatio: number;
+    budgetMinPerSecond: number;
+  };
+  circuitBreaker: {
+    consecutiveFailures: number;
+    failureRatio: number;
+    windowMs: number;
+    minThroughput: number;
+    halfOpenAfterMs: number;
+    halfOpenMaxProbes: number;
+  };
+  bulkhead: { maxConcurrent: number; maxQueue: number };
+}
+
+/** A candidate's own breaker settings (per-model overrides in the agreement or routes file). */
+export interface CandidateBreakerSettings {
+  circuitBreaker?: Partial<GuardSettings['circuitBreaker']>;
+}
+
+export interface GuardEvents {
+  onBreakerTransition(candidate: string, from: CircuitState, to: CircuitState): void;
+}
+
+export interface UpstreamGuardsOptions {
+  settings: GuardSettings;
+  events: GuardEvents;
+  /** Clock for breakers and budgets. Default Date.now. */
+  now?: () => number;
+  /** Random source for jitter. Default Math.random. */
+  random?: () => number;
+  /** Upstream models tracked (pattern routes can name many). Default 1000. */
+  maxUpstreams?: number;
+}
+
+/**
+ * One set of policies per upstream model (breaker, retry budget) and per
+ * provider (bulkhead), made on first use and kept. Breaker state stays in
+ * this instance: a breaker reacts to what this instance sees, within
+ * milliseconds, without a shared-store round trip on every call (see README).
+ */
+export function createUpstreamGuards(options: UpstreamGuardsOptions) {
+  const { settings, events } = options;
+  const now = options.now ?? Date.now;
+  const backoff = new ExponentialBackoff({
+    initialDelayMs: settings.retry.initialDelayMs,
+    multiplier: settings.retry.multiplier,
+    maxDelayMs: settings.retry.maxDelayMs,
+    jitter: settings.retry.jitter,
+    random: options.random,
+  });
+  const guards = new LRUCache<string, UpstreamGuard & { breaker: CircuitBreaker; candidate: string }>({ max: options.maxUpstreams ?? 1000 });
+  const bulkheads = new Map<string, Bulkhead>();
+
+  function bulkheadFor(provider: string): Bulkhead {
+    let b = bulkheads.get(provider);
+    if (!b) {
+      b = new Bulkhead({ maxConcurrent: settings.bulkhead.maxConcurrent, maxQueue: settings.bulkhead.maxQueue, name: provider });
+      bulkheads.set(provider, b);
+    }
+    return b;
+  }
+
+  function make(candidate: Candidate & CandidateBreakerSettings) {
+    const cb = { ...settings.circuitBreaker, ...candidate.circuitBreaker };
+    const breaker = new CircuitBreaker({
+      name: candidate.requested,
+      consecutiveFailures: cb.consecutiveFailures,
+      failureRatio: cb.failureRatio,
+      windowMs: cb.windowMs,
+      minThroughput: cb.minThroughput,
+      halfOpenAfterMs: cb.halfOpenAfterMs,
+      halfOpenMaxProbes: cb.halfOpenMaxProbes,
+      now,
+    });
+    breaker.onStateChange(({ from, to }) => events.onBreakerTransition(candidate.name, from, to));
+    const budget = new RetryBudget({ ratio: settings.retry.budgetRatio, minRetriesPerSecond: settings.retry.budgetMinPerSecond, now });
+    const bulkhead = bulkheadFor(candidate.provider.name);
+    const guard: UpstreamGuard & { breaker: CircuitBreaker; candidate: string } = {
+      breaker,
+      candidate: candidate.name,
+      available: () => breaker.canAttempt(),
+      run: (fn, signal) => breaker.execute(() => bulkhead.execute((c) => fn(c.signal), signal), signal),
+      reportFailure(error) {
+        // The attempt already counted as a success when its first token came; the
+        // breaker must still learn that the stream broke afterwards.
+        breaker.execute(() => Promise.reject(error)).catch(() => {});
+      },
+      recordRequest: () => budget.recordRequest(),
+      tryAcquireRetry: () => budget.tryAcquireRetry(),
+      retryDelay: (attempt: number, error: GatewayError) => retryDelay(backoff, settings.retry.maxRetryAfterMs, attempt, error),
+    };
+    return guard;
+  }
+
+  return {
+    guardFor(candidate: Candidate & CandidateBreakerSettings): UpstreamGuard {
+      const key = `${candidate.provider.name}\u0000${candidate.upstreamModel}`;
+      let guard = guards.get(key);
+      if (!guard) {
+        guard = make(candidate);
+        guards.set(key, guard);
+      }
+      return guard;
+    },
+    /** Breaker states for /readyz and the state gauge. */
+    states(): Array<{ candidate: string; state: CircuitState }> {
+      const out: Array<{ candidate: string; state: CircuitState }> = [];
+      for (const g of guards.values()) out.push({ candidate: g.candidate, state: g.breaker.state });
+      return out;
+    },
+  };
+}
+
+export type UpstreamGuards = ReturnType<typeof createUpstreamGuards>;
+
+/**
+ * Delay before retry `attempt` (1-based): the upstream's Retry-After when it
+ * gave one (a hint beyond the cap means "not soon": stop and fail over),
+ * else jittered exponential backoff.
+ */
+export function retryDelay(backoff: ExponentialBackoff, maxRetryAfterMs: number, attempt: number, error: GatewayError): number | undefined {
+  if (error.retryAfterMs !== undefined) return error.retryAfterMs <= maxRetryAfterMs ? error.retryAfterMs : undefined;
+  let step: Backoff = backoff.first();
+  for (let i = 1; i < attempt; i++) step = step.next();
+  return step.delayMs;
+}

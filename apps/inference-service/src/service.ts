@@ -1,0 +1,363 @@
+import { Hono, type Context } from 'hono';
+import { agreement as contractAgreement, openapiDocument, openapiYaml, type Agreement } from '@llmgw/contract';
+import { registerRoutes, type Handlers } from '@llmgw/server';
+import {
+  createLogger,
+  createMetrics,
+  endSpan,
+  extractContext,
+  injectHeaders,
+  contextWithSpan,
+  requestLogFields,
+  startRequestSpan,
+  traceIdOf,
+  type GatewayMetrics,
+  type Logger,
+  type Span,
+} from '@llmgw/observability';
+import { GatewayError, isGatewayError, isGatewayErrorCode } from '@llmgw/resilience';
+import { createChatHandler, type ChatJobPayload, type ChatRoute } from './chat/handler.ts';
+import { createStructuredOutput } from './chat/structured-output.ts';
+import type { SessionDeps } from './chat/session.ts';
+import type { CompletionBody } from './chat/wire.ts';
+import type { ServiceConfig } from './config.ts';
+import { mountDocs } from './docs/index.ts';
+import { compileRules } from './fallback/rule-based.ts';
+import { readiness } from './health.ts';
+import { createJobProcessor } from './jobs/worker.ts';
+import { bearerAuth } from './middleware/auth/index.ts';
+import { createKeyVerifier } from './middleware/auth/keys.ts';
+import { boundedBody } from './middleware/body/index.ts';
+import { requestId } from './middleware/request-id/index.ts';
+import { createAdmission } from './policies/admission.ts';
+import { createTokenBudget } from './policies/token-budget.ts';
+import { createUpstreamGuards } from './policies/upstream-guards.ts';
+import { createRegistry, type Registry } from './registry/registry.ts';
+import type { RoutesFile } from './registry/routes-file.ts';
+import { memoryJobQueue, memoryStores } from './stores/memory/index.ts';
+import type { JobQueue, SharedStores } from './stores/types.ts';
+import { attemptTracer, breakerEvents, chatTelemetry, storeErrorReporter } from './telemetry.ts';
+
+export interface ServiceOptions {
+  config: ServiceConfig;
+  /** The deployment's routes (a loaded routes file, or `defaultRoutes(simulatorUrl)`). */
+  routes: RoutesFile;
+  /** Names the routes file in errors. */
+  routesSource?: string;
+  /** Default: the contract's x-llm-agreement. */
+  agreement?: Agreement;
+  env?: Readonly<Record<string, string | undefined>>;
+  logger?: Logger;
+  metrics?: GatewayMetrics;
+  /** Default: in-memory stores sized from the agreement. */
+  stores?: SharedStores;
+  /** Default: an in-memory queue. */
+  jobs?: JobQueue<ChatJobPayload, CompletionBody>;
+  /** Record spans (set when an OpenTelemetry SDK is registered). Default false. */
+  tracing?: boolean;
+  /** Clock and sleep for tests. */
+  now?: () => number;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  random?: () => number;
+}
+
+/** What a request leaves behind for its metric and log line. */
+interface RequestRecord {
+  start: number;
+  model: string;
+  fallback?: string;
+  promptTokens?: number;
+  completionTokens?: number;
+  /** Streams finish after the handler returns: the record is closed at stream end. */
+  deferred: boolean;
+  finished: boolean;
+  span?: Span;
+}
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    record: RequestRecord;
+  }
+}
+
+export interface Service {
+  app: Hono;
+  registry: Registry;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  stores: SharedStores;
+  jobs: JobQueue<ChatJobPayload, CompletionBody>;
+  /** Stop taking new work: /readyz turns not ready. */
+  drain(): void;
+  /** Waits for in-flight requests (up to `graceMs`), then closes pools and stores. */
+  close(graceMs?: number): Promise<void>;
+  inflight(): number;
+}
+
+/** Builds the whole service (no listening socket): see ./server.ts for that. */
+export function createService(options: ServiceOptions): Service {
+  const { config } = options;
+  const agreement = options.agreement ?? contractAgreement;
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const registry = createRegistry({ agreement: agreement as never, routes: options.routes, env: options.env, source: options.routesSource });
+  const served = registry.list().map((r) => r.name);
+  const patternNames = Object.keys(options.routes.models ?? {}).filter((n) => /[*?]/.test(n));
+  const metrics = options.metrics ?? createMetrics({ models: [...served, ...patternNames, 'rule-based', 'polite-fallback'], providers: registry.providers.keys(), collectDefault: true });
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? abortableSleep;
+  const stores =
+    options.stores ??
+    memoryStores({
+      requestsPerMinute: agreement.rateLimits.requestsPerMinute,
+      tokensPerMinute: agreement.rateLimits.tokensPerMinute,
+      cacheMaxEntries: agreement.fallback.cache.maxEntries,
+    });
+  const jobs =
+    options.jobs ??
+    memoryJobQueue<ChatJobPayload, CompletionBody>({
+      maxAttempts: agreement.fallback.async.maxAttempts,
+      backoffMs: agreement.fallback.async.backoffMs,
+      resultTtlMs: agreement.fallback.async.resultTtlMs,
+    });
+  const reportStoreError = storeErrorReporter(metrics, logger);
+  const telemetry = chatTelemetry(metrics, logger);
+  const guards = createUpstreamGuards({
+    settings: { retry: agreement.defaults.retry, circuitBreaker: agreement.defaults.circuitBreaker, bulkhead: agreement.defaults.bulkhead },
+    events: breakerEvents(metrics, logger),
+    now,
+    random: options.random,
+  });
+  for (const name of served) metrics.circuitState(name, 'closed');
+  const structured = createStructuredOutput({
+    maxSchemaBytes: agreement.defaults.structuredOutput.maxSchemaBytes,
+    cacheSize: agreement.defaults.structuredOutput.schemaCacheSize,
+  });
+  const session: SessionDeps = {
+    guardFor: (c) => guards.guardFor(c),
+    structured,
+    maxRepairs: agreement.defaults.structuredOutput.maxRepairs,
+    streamUpstream: config.streamUpstream,
+  };
+  const resolve = (model: string): ChatRoute | undefined => registry.resolve(model);
+  const admission = createAdmission({
+    requests: stores.requestLimiter,
+    tokens: stores.tokenLimiter,
+    budget: createTokenBudget(stores.tokenUsage, { ...agreement.tokenBudget, now }),
+    onStoreError: config.storeFailure,
+    reportStoreError,
+    reportRejection: (kind) => (kind === 'requests' || kind === 'tokens' ? metrics.rateLimitRejected(kind) : metrics.tokenBudgetRejected(kind)),
+  });
+  const onTokens = (candidate: string, usage: { promptTokens: number; completionTokens: number }) =>
+    metrics.tokensUsed(candidate, usage.promptTokens, usage.completionTokens);
+  const chat = createChatHandler({
+    resolve,
+    session,
+    structured,
+    admission,
+    degraded: {
+      rules: compileRules(agreement.fallback.rules),
+      cache: stores.cache,
+      jobs: jobs as JobQueue,
+      politeMessage: agreement.fallback.polite.message,
+    },
+    cache: stores.cache,
+    cacheKeyTemplate: agreement.fallback.cache.key,
+    cacheTtlMs: agreement.fallback.cache.ttlMs,
+    telemetry,
+    onFallback: (strategy) => metrics.fallbackUsed(strategy),
+    onTokens,
+    onStoreError: reportStoreError,
+    now,
+    sleep,
+  });
+  if (config.runWorker) {
+    const process = createJobProcessor({ resolve, session, structured, telemetry, onTokens, now, sleep });
+    jobs.startWorker((payload) => process(payload));
+  }
+
+  let draining = false;
+  let inflight = 0;
+  let idle: (() => void) | undefined;
+
+  const finishRecord = (record: RequestRecord, status: number, c?: Context) => {
+    if (record.finished) return;
+    record.finished = true;
+    const latency = now() - record.start;
+    metrics.requestFinished(record.model, status, latency / 1000);
+    if (record.promptTokens !== undefined) metrics.genAiOperation(record.model, latency / 1000);
+    if (record.span) endSpan(record.span, { httpStatus: status, fallbackStrategy: record.fallback, inputTokens: record.promptTokens, outputTokens: record.completionTokens, errorType: status >= 500 ? String(status) : undefined });
+    logger.info(
+      requestLogFields({
+        requestId: c?.get('requestId'),
+        traceId: traceIdOf(record.span),
+        keyId: c?.get('caller')?.id,
+        model: record.model,
+        status,
+        latencyMs: latency,
+        tokens: record.promptTokens === undefined ? undefined : { prompt: record.promptTokens, completion: record.completionTokens },
+        fallbackStrategy: record.fallback,
+      }),
+      'request',
+    );
+    if (--inflight === 0) idle?.();
+  };
+
+  const app = new Hono();
+  app.use('*', requestId());
+  app.use('/v1/*', async function observe(c, next) {
+    inflight++;
+    metrics.requestStarted();
+    const record: RequestRecord = { start: now(), model: 'none', deferred: false, finished: false };
+    if (options.tracing) {
+      record.span = startRequestSpan(`${c.req.method} ${c.req.routePath}`, {}, extractContext(c.req.raw.headers));
+    }
+    c.set('record', record);
+    try {
+      await next();
+    } finally {
+      if (!record.deferred) finishRecord(record, c.res.status, c);
+      else c.set('record', record);
+    }
+  });
+  app.use('/v1/*', bearerAuth(createKeyVerifier(config.apiKeys)));
+  app.post('/v1/*', boundedBody({ limitBytes: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs }));
+
+  const handlers: Handlers = {
+    async createChatCompletion(c, input) {
+      const record = c.get('record');
+      const caller = c.get('caller');
+      record.model = registry.resolve(input.body.model)?.name ?? 'other';
+      const streamed = input.body.stream === true;
+      const result = await chat({
+        body: input.body as Parameters<typeof chat>[0]['body'],
+        caller: { keyId: caller.id, models: caller.models },
+        requestId: c.get('requestId'),
+        signal: c.req.raw.signal,
+        allowDegraded: input.headers['x-llm-no-degraded'] !== 'true',
+        upstreamHeaders: record.span ? injectHeaders({} as Record<string, string>, contextWithSpan(record.span)) : undefined,
+        tracer: record.span?.isRecording() ? attemptTracer(record.span) : undefined,
+        report: (facts) => {
+          record.model = facts.model;
+          record.fallback = facts.fallback;
+          record.promptTokens = facts.usage?.promptTokens;
+          record.completionTokens = facts.usage?.completionTokens;
+          if (record.deferred) finishRecord(record, facts.failed ? 502 : 200, c);
+        },
+      });
+      if ('sse' in result) {
+        // Closed by `report` when the stream ends (or by the stream's cancel).
+        record.deferred = streamed;
+      }
+      return result;
+    },
+    listModels() {
+      const created = Math.floor(Date.now() / 1000);
+      return {
+        status: 200,
+        body: { object: 'list', data: registry.list().map((r) => ({ id: r.name, object: 'model' as const, created, owned_by: r.upstream })) },
+      };
+    },
+    async getJob(_c, input) {
+      const job = await jobs.get(input.params.job_id);
+      if (!job) {
+        return { status: 404, body: new GatewayError({ code: 'job_not_found', param: 'job_id', message: `No job '${input.params.job_id}' (unknown, or its result expired).` }).toEnvelope() };
+      }
+      return {
+        status: 200,
+        body: {
+          id: job.id,
+          object: 'chat.completion.job',
+          status: job.state,
+          created: Math.floor(job.createdAt / 1000),
+          updated: Math.floor(job.updatedAt / 1000),
+          attempts: job.attempts,
+          result: job.state === 'succeeded' ? (job.result as never) : null,
+          error: job.state === 'failed' && job.error ? new GatewayError({ code: isGatewayErrorCode(job.error.code) ? job.error.code : 'internal_error', message: job.error.message }).toEnvelope().error : null,
+        },
+      };
+    },
+    getHealth() {
+      return { status: 200, body: { status: 'ok' } };
+    },
+    async getReadiness() {
+      const storeHealthy = await stores.healthy().catch(() => false);
+      const r = readiness({
+        draining,
+        breakers: guards.states(),
+        servedModels: served,
+        storeKind: stores.kind,
+        storeHealthy,
+        storeRequired: config.storeFailure === 'closed',
+      });
+      return r.ready
+        ? { status: 200, body: { status: 'ready', checks: r.checks } }
+        : { status: 503, body: { status: 'not_ready', checks: r.checks }, headers: { 'retry-after': '5' } };
+    },
+  };
+  registerRoutes(app, handlers, {
+    validateResponses: config.validateResponses,
+    onResponseValidationError: (err) => logger.error({ operationId: err.operationId, status: err.status, param: err.param }, err.message),
+  });
+
+  app.get('/metrics', async (c) => {
+    const { contentType, body } = metrics.metricsHandler();
+    return c.body(await body, 200, { 'content-type': contentType });
+  });
+  mountDocs(app, openapiDocument, openapiYaml);
+
+  app.notFound((c) => c.json(new GatewayError({ code: 'invalid_request', status: 404, type: 'not_found_error', message: `No route for ${c.req.method} ${new URL(c.req.url).pathname}.` }).toEnvelope(), 404));
+  app.onError((err, c) => {
+    const error = isGatewayError(err) ? err : undefined;
+    if (!error) logger.error({ requestId: c.get('requestId'), err: { name: (err as Error).name, message: (err as Error).message, stack: (err as Error).stack } }, 'unhandled error');
+    const e = error ?? new GatewayError({ code: 'internal_error', message: 'An unexpected error occurred; the request id identifies it in the logs.' });
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (e.retryAfterMs !== undefined) headers['retry-after'] = String(Math.ceil(e.retryAfterMs / 1000));
+    return c.body(JSON.stringify(e.toEnvelope()), e.status as 400, headers);
+  });
+
+  return {
+    app,
+    registry,
+    metrics,
+    logger,
+    stores,
+    jobs,
+    drain() {
+      draining = true;
+    },
+    async close(graceMs = config.shutdownGraceMs) {
+      draining = true;
+      if (inflight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, graceMs);
+          timer.unref?.();
+          idle = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      await jobs.close();
+      await registry.close();
+      await stores.close();
+    },
+    inflight: () => inflight,
+  };
+}
+
+
+/** setTimeout as a promise that rejects when `signal` aborts (retry waits end with the caller). */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
