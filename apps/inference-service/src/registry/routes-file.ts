@@ -70,7 +70,7 @@ let validator: ValidateFunction | undefined;
 /** Compiled on first use, once per process. */
 function routesValidator(): ValidateFunction {
   if (validator === undefined) {
-    const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+    const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
     validator = ajv.compile(JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as object);
   }
   return validator;
@@ -97,7 +97,7 @@ export function parseRoutes(text: string, source: string): RoutesFile {
       throw new RoutesFileError([`${source}: not valid JSON (${(error as Error).message})`]);
     }
   } else {
-    const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+    const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
     if (doc.errors.length > 0) {
       throw new RoutesFileError(doc.errors.map((e) => `${source}: ${yamlPosition(e.linePos)}not valid YAML (${e.code}: ${firstLine(e.message)})`));
     }
@@ -162,9 +162,10 @@ function formatAjvErrors(errors: readonly ErrorObject[], source: string): string
     } else if (e.keyword === 'enum') {
       problem = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
     } else if (e.keyword === 'propertyNames') {
-      problem = `has an invalid name "${(e.params as { propertyName: string }).propertyName}"`;
-    } else if (e.keyword === 'pattern' && e.instancePath === '') {
-      continue; // reported by propertyNames with the offending name
+      continue; // its inner error (below) names the key and the rule
+    } else if (e.propertyName !== undefined) {
+      where = `${e.instancePath}${pointer(e.propertyName)}`;
+      problem = `invalid name (${problem})`;
     } else if (e.keyword === 'not' && e.schemaPath.includes('/else/')) {
       where = `${e.instancePath}/model`;
       problem = 'only for strategy alternative_model';
@@ -183,7 +184,9 @@ function yamlPosition(linePos: readonly { line: number; col: number }[] | undefi
   return p === undefined ? '' : `line ${p.line}, column ${p.col}: `;
 }
 
+const TRAILING_POSITION = / at line \d+, column \d+:?$/;
+
 function firstLine(message: string): string {
   const i = message.indexOf('\n');
-  return i === -1 ? message : message.slice(0, i);
+  return (i === -1 ? message : message.slice(0, i)).replace(TRAILING_POSITION, '');
 }
