@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import * as api from '@llmgw/resilience';
 
 const here = new URL('.', import.meta.url);
-const sources = readdirSync(here).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+const sources = readdirSync(here).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.bench.ts'));
 
 describe('package surface', () => {
   it('resolves through the package name and exports the policies', () => {
