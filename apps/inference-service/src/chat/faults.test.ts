@@ -1,0 +1,275 @@
+import { validators } from '@llmgw/contract';
+import type { Scenario } from '@llmgw/simulator';
+import { afterEach, describe, expect, it } from 'vitest';
+import { defaultRoutes } from '../registry/registry.ts';
+import type { RoutesFile } from '../registry/routes-file.ts';
+import { ask, readSse, startStack, type Stack, type StackOptions } from '../testing/stack.ts';
+
+let stack: Stack | undefined;
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
+});
+
+async function withStack(scenario: Scenario, options: Omit<StackOptions, 'scenario'> = {}): Promise<Stack> {
+  stack = await startStack({ scenario, ...options });
+  return stack;
+}
+
+const attempts = (s: Stack, model: string) => s.sim.recorder.attempts(model);
+const text = (events: Awaited<ReturnType<typeof readSse>>) =>
+  events
+    .filter((e): e is Record<string, any> => e !== '[DONE]' && !('error' in e))
+    .map((e) => e.choices[0]?.delta?.content ?? '')
+    .join('');
+
+/** Routes with the simulator as default upstream and some models overridden. */
+const routesWith = (models: RoutesFile['models']) => (url: string): RoutesFile => ({ ...defaultRoutes(url), models });
+
+describe('retries', () => {
+  it('retries a 5xx burst with backoff and answers from the primary', async () => {
+    const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind: 'status', status: 503, attempts: { first: 2 } }] });
+    const res = await s.chat(ask('burst'));
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.model).toBe('gpt-4o-mini');
+    expect(res.headers.get('x-llm-fallback')).toBeNull();
+    const tries = attempts(s, 'gpt-4o-mini');
+    expect(tries).toHaveLength(3);
+    const spacing = s.sim.recorder.spacing('gpt-4o-mini');
+    // Backoff 20 ms then 40 ms (no jitter in the test agreement).
+    expect(spacing[0]).toBeGreaterThanOrEqual(19);
+    expect(spacing[1]).toBeGreaterThanOrEqual(39);
+    expect(attempts(s, 'llama-3.2-70b')).toHaveLength(0);
+  });
+
+  it('waits for Retry-After on a 429 before retrying', async () => {
+    const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind: 'status', status: 429, retry_after_ms: 150, attempts: { first: 1 } }] });
+    const res = await s.chat(ask('slow down'));
+    expect(res.status).toBe(200);
+    expect(attempts(s, 'gpt-4o-mini')).toHaveLength(2);
+    expect(s.sim.recorder.spacing('gpt-4o-mini')[0]).toBeGreaterThanOrEqual(149);
+  });
+
+  const oneCall: Array<[string, Scenario['rules'][number], number, string]> = [
+    ['400 invalid request', { model: 'gpt-4o-mini', kind: 'status', status: 400 }, 400, 'invalid_request'],
+    ['content policy rejection', { model: 'gpt-4o-mini', kind: 'content_policy' }, 400, 'content_policy_violation'],
+  ];
+  it.each(oneCall)('%s: exactly one upstream call, surfaced to the caller', async (_n, rule, status, code) => {
+    const s = await withStack({ rules: [rule] });
+    const res = await s.chat(ask('one call'));
+    expect(res.status).toBe(status);
+    expect((await res.json()).error.code).toBe(code);
+    expect(attempts(s, 'gpt-4o-mini')).toHaveLength(1);
+    expect(attempts(s, 'llama-3.2-70b')).toHaveLength(0);
+  });
+
+  it.each([401, 403])('upstream %i: one call to that route, then the alternative model', async (status) => {
+    const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind: 'status', status }] });
+    const res = await s.chat(ask('route auth'));
+    expect(res.status).toBe(200);
+    expect((await res.json()).model).toBe('llama-3.2-70b');
+    expect(attempts(s, 'gpt-4o-mini')).toHaveLength(1);
+  });
+
+  it('content_filter finish is passed through with the provider reason, never retried', async () => {
+    const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind: 'content_filter' }] });
+    const res = await s.chat(ask('filtered'));
+    expect(res.status).toBe(200);
+    expect((await res.json()).choices[0].finish_reason).toBe('content_filter');
+    expect(attempts(s, 'gpt-4o-mini')).toHaveLength(1);
+  });
+});
+
+describe('failover', () => {
+  it('context length goes to a model with a larger window, never retried on the same one', async () => {
+    const s = await withStack(
+      { rules: [{ model: 'llama-3.2-70b', kind: 'context_length_exceeded' }] },
+      { routes: routesWith({ 'llama-3.2-70b': { upstream: 'simulator', fallback: [{ strategy: 'alternative_model', model: 'gpt-4o-mini' }, { strategy: 'polite' }] } }) },
+    );
+    const res = await s.chat({ ...ask('a very long prompt'), model: 'llama-3.2-70b' });
+    expect(res.status).toBe(200);
+    expect((await res.json()).model).toBe('gpt-4o-mini');
+    expect(attempts(s, 'llama-3.2-70b')).toHaveLength(1);
+    expect(attempts(s, 'gpt-4o-mini')).toHaveLength(1);
+  });
+
+  it('a silent upstream fails over after one first-token timeout', async () => {
+    const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind: 'hang' }] });
+    const started = Date.now();
+    const res = await s.chat(ask('anyone there?'));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-llm-fallback')).toBe('alternative_model');
+    const body = await res.json();
+    expect(body.model).toBe('llama-3.2-70b');
+    expect(body.fallback).toEqual({ strategy: 'alternative_model', degraded: false });
+    expect(attempts(s, 'gpt-4o-mini')).toHaveLength(1);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('a slow first token beyond the model limit fails over', async () => {
+    const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind: 'slow_first_token', ms: 2000 }] });
+    const res = await s.chat(ask('slow start', { stream: true }));
+    expect(res.status).toBe(200);
+    const events = await readSse(res);
+    expect(events.at(-1)).toBe('[DONE]');
+    expect((events[0] as Record<string, any>).model).toBe('llama-3.2-70b');
+    expect(attempts(s, 'gpt-4o-mini')).toHaveLength(1);
+  });
+
+  it('an outage opens the breaker, fallbacks serve meanwhile, and traffic returns after recovery', async () => {
+    const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind: 'outage', window: { afterMs: 0, forMs: 700 } }] });
+    // Two requests: 3 attempts each -> 5 consecutive failures open the breaker.
+    for (let i = 0; i < 2; i++) {
+      const res = await s.chat(ask(`during outage ${i}`));
+      expect(res.status).toBe(200);
+      expect((await res.json()).model).toBe('llama-3.2-70b');
+    }
+    const before = attempts(s, 'gpt-4o-mini').length;
+    expect(before).toBeGreaterThanOrEqual(5);
+    for (let i = 0; i < 5; i++) {
+      const res = await s.chat(ask(`breaker open ${i}`));
+      expect((await res.json()).model).toBe('llama-3.2-70b');
+    }
+    // While open, the primary is not touched at all.
+    expect(attempts(s, 'gpt-4o-mini')).toHaveLength(before);
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toMatch(/llm_circuit_breaker_state\{model="gpt-4o-mini"\} 2/);
+    // After the outage and the half-open wait, a probe succeeds and traffic returns.
+    await new Promise((r) => setTimeout(r, 800));
+    const res = await s.chat(ask('after recovery'));
+    expect((await res.json()).model).toBe('gpt-4o-mini');
+    expect(attempts(s, 'gpt-4o-mini').length).toBe(before + 1);
+  });
+});
+
+describe('streaming never passes off a truncated answer', () => {
+  it('a cut stream continues on the same capable model from the partial answer', async () => {
+    const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind: 'stream_cut', after_chunks: 3, attempts: { first: 1 } }] });
+    const events = await readSse(await s.chat(ask('cut me', { stream: true })));
+    expect(events.at(-1)).toBe('[DONE]');
+    const plain = await (await s.chat(ask('cut me'))).json();
+    expect(text(events)).toBe(plain.choices[0].message.content);
+    const tries = attempts(s, 'gpt-4o-mini');
+    expect(tries[1]!.lastMessageRole).toBe('assistant');
+  });
+
+  it('a cut stream continues on the next capable candidate, marked as a fallback', async () => {
+    const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind: 'stream_cut', after_chunks: 3 }] });
+    const events = await readSse(await s.chat(ask('cut twice', { stream: true, stream_options: { include_usage: true } })));
+    expect(events.at(-1)).toBe('[DONE]');
+    const chunks = events.filter((e): e is Record<string, any> => e !== '[DONE]');
+    for (const c of chunks) expect(validators.ChatCompletionChunk(c)).toBe(true);
+    expect(chunks[1]!.model).toBe('gpt-4o-mini');
+    const last = chunks.at(-1)!;
+    expect(last.model).toBe('llama-3.2-70b');
+    expect(last.fallback).toEqual({ strategy: 'alternative_model', degraded: false });
+    expect(attempts(s, 'llama-3.2-70b')[0]!.lastMessageRole).toBe('assistant');
+  });
+
+  it('a stalled stream continues elsewhere after the idle timeout', async () => {
+    const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind: 'stream_stall', after_chunks: 2 }] });
+    const events = await readSse(await s.chat(ask('stall', { stream: true })));
+    expect(events.at(-1)).toBe('[DONE]');
+    expect((events.at(-2) as Record<string, any>).model).toBe('llama-3.2-70b');
+  });
+
+  it('without a capable fallback the stream ends with an in-band error and no [DONE]', async () => {
+    const s = await withStack(
+      { rules: [{ model: 'gpt-4o-mini', kind: 'stream_cut', after_chunks: 3 }] },
+      { routes: routesWith({ 'gpt-4o-mini': { upstream: 'simulator', capabilities: { continuation: false, jsonSchema: true }, fallback: [{ strategy: 'polite' }] } }) },
+    );
+    const events = await readSse(await s.chat(ask('no rescue', { stream: true })));
+    expect(events).not.toContain('[DONE]');
+    const last = events.at(-1) as Record<string, any>;
+    expect(validators.ErrorResponse(last)).toBe(true);
+    expect(last.error.code).toBe('stream_interrupted');
+    expect(text(events).length).toBeGreaterThan(0);
+  });
+
+  it('a continuation the fallback rejects does not hide the original failure', async () => {
+    const s = await withStack({
+      rules: [
+        { model: 'gpt-4o-mini', kind: 'stream_cut', after_chunks: 3 },
+        { model: 'llama-3.2-70b', kind: 'refuse_prefill' },
+      ],
+    });
+    const events = await readSse(await s.chat(ask('double trouble', { stream: true })));
+    expect(events).not.toContain('[DONE]');
+    const last = events.at(-1) as Record<string, any>;
+    expect(last.error.code).toBe('stream_interrupted');
+    expect(last.error.message).toMatch(/broke off the stream/);
+    expect(last.error.message).toMatch(/continuing elsewhere failed/);
+  });
+
+  it('skips a malformed chunk and counts it', async () => {
+    const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind: 'malformed_chunk', after_chunks: 2 }] });
+    const events = await readSse(await s.chat(ask('garbled', { stream: true })));
+    expect(events.at(-1)).toBe('[DONE]');
+    s.sim.setScenario({ rules: [] });
+    const plain = await (await s.chat(ask('garbled'))).json();
+    expect(text(events)).toBe(plain.choices[0].message.content);
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toMatch(/llm_stream_malformed_chunks_total\{model="gpt-4o-mini"\} 1/);
+  });
+
+  it('finishes a stream that ended without [DONE]', async () => {
+    const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind: 'no_done' }] });
+    const events = await readSse(await s.chat(ask('no done', { stream: true, stream_options: { include_usage: true } })));
+    expect(events.at(-1)).toBe('[DONE]');
+    expect((events.at(-2) as Record<string, any>).usage.total_tokens).toBeGreaterThan(0);
+    expect(attempts(s, 'gpt-4o-mini')).toHaveLength(1);
+  });
+});
+
+describe('structured output', () => {
+  const schema = {
+    type: 'object',
+    required: ['answer', 'confidence', 'needs_human'],
+    additionalProperties: false,
+    properties: { answer: { type: 'string' }, confidence: { type: 'number', minimum: 0, maximum: 1 }, needs_human: { type: 'boolean' } },
+  };
+  const structured = (content: string) => ask(content, { response_format: { type: 'json_schema', json_schema: { name: 'support', strict: true, schema } } });
+
+  it('returns JSON that matches the requested schema', async () => {
+    const s = await withStack({ rules: [] });
+    const body = await (await s.chat(structured('Is the store open?'))).json();
+    const parsed = JSON.parse(body.choices[0].message.content);
+    expect(Object.keys(parsed).sort()).toEqual(['answer', 'confidence', 'needs_human']);
+  });
+
+  it.each(['invalid_json', 'truncated_json', 'schema_violation'] as const)('repairs %s once on the same model', async (kind) => {
+    const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind, attempts: { first: 1 } }] });
+    const res = await s.chat(structured('repair me'));
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.model).toBe('gpt-4o-mini');
+    expect(() => JSON.parse(body.choices[0].message.content)).not.toThrow();
+    expect(attempts(s, 'gpt-4o-mini')).toHaveLength(2);
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toMatch(/llm_structured_output_repairs_total\{model="gpt-4o-mini",result="repaired"\} 1/);
+  });
+
+  it('output that stays invalid goes to the fallback model, never returned as a success', async () => {
+    const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind: 'invalid_json' }] });
+    const res = await s.chat(structured('always broken'));
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.model).toBe('llama-3.2-70b');
+    expect(() => JSON.parse(body.choices[0].message.content)).not.toThrow();
+  });
+
+  it('unrepairable everywhere -> 502 invalid_model_output when degraded answers are refused', async () => {
+    const s = await withStack({ rules: [{ model: '*', kind: 'schema_violation' }] });
+    const res = await s.chat(structured('hopeless, what is the price?'), { headers: { 'x-llm-no-degraded': 'true' } });
+    expect(res.status).toBe(502);
+    expect((await res.json()).error.code).toBe('invalid_model_output');
+  });
+
+  it('unrepairable everywhere never gets a text template: the rule for "price" is skipped, the request is deferred', async () => {
+    const s = await withStack({ rules: [{ model: '*', kind: 'schema_violation' }] });
+    const res = await s.chat(structured('hopeless, what is the price?'));
+    expect(res.status).toBe(202);
+    expect(res.headers.get('x-llm-fallback')).toBe('async');
+  });
+});
