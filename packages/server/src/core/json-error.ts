@@ -13,7 +13,9 @@ export function jsonSyntaxErrorOffset(text: string): { offset: number; atEnd: bo
     while (i < n && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
   };
   const literal = (word: string): void => {
-    for (const ch of word) if (text[i++] !== ch) (i--, fail());
+    // A broken literal is reported at its first character (`nope` at the `n`).
+    if (text.startsWith(word, i)) i += word.length;
+    else fail();
   };
   const string = (): void => {
     i++; // opening quote

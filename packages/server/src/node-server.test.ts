@@ -1,0 +1,52 @@
+import { serve, type ServerType } from '@hono/node-server';
+import { Hono } from 'hono';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerRoutes, type Handlers } from './index.ts';
+
+// @hono/node-server 2.1.9 with hono 4.13.19: the generated stubs over real HTTP on 127.0.0.1.
+const handlers: Handlers = {
+  createChatCompletion: () => ({
+    status: 200,
+    sse: new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('data: [DONE]\n\n'));
+        controller.close();
+      },
+    }),
+  }),
+  listModels: () => ({ status: 200, body: { object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model', created: 1, owned_by: 'sim' }] } }),
+  getJob: () => ({ status: 404, body: { error: { code: 'job_not_found', message: 'No such job.', type: 'not_found_error', param: null } } }),
+  getHealth: () => ({ status: 200, body: { status: 'ok' } }),
+  getReadiness: () => ({ status: 200, body: { status: 'ready', checks: [] } }),
+};
+
+let server: ServerType;
+let base: string;
+beforeAll(async () => {
+  const app = registerRoutes(new Hono(), handlers, { validateResponses: true });
+  await new Promise<void>((resolve) => {
+    server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => {
+      base = `http://127.0.0.1:${info.port}`;
+      resolve();
+    });
+  });
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+describe('generated routes on @hono/node-server', () => {
+  it('serves JSON', async () => {
+    const res = await fetch(`${base}/v1/models`);
+    expect(res.status).toBe(200);
+    expect((await res.json()).data[0].id).toBe('gpt-4o-mini');
+  });
+  it('streams SSE', async () => {
+    const res = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }], stream: true }) });
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    expect(await res.text()).toBe('data: [DONE]\n\n');
+  });
+  it('answers 415 over the wire', async () => {
+    const res = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' });
+    expect(res.status).toBe(415);
+  });
+});
