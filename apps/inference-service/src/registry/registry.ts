@@ -15,26 +15,27 @@ import { RoutesFileError, pointer, validateRoutes, type FallbackStep, type Model
 
 export type { FallbackStep } from './routes-file.ts';
 
-/** What the registry reads from `x-llm-agreement` (structurally the contract's type). */
+/** What the registry reads from `x-llm-agreement` (the contract's `Agreement` type satisfies it). */
 export interface AgreementModel {
-  contextWindow?: number;
-  capabilities?: { jsonSchema?: boolean; continuation?: boolean };
-  timeouts?: Partial<CallTimeouts>;
-  retry?: object;
-  circuitBreaker?: object;
-  slo?: { p99LatencyMs?: number };
-  fallback?: readonly FallbackStep[];
+  readonly contextWindow?: number;
+  readonly capabilities?: { readonly jsonSchema?: boolean; readonly continuation?: boolean };
+  readonly timeouts?: Readonly<Partial<CallTimeouts>>;
+  readonly retry?: object;
+  readonly circuitBreaker?: object;
+  readonly slo?: { readonly p99LatencyMs?: number };
+  /** The contract's loose step shape; normalised to `FallbackStep`. */
+  readonly fallback?: ReadonlyArray<{ readonly strategy: FallbackStep['strategy']; readonly model?: string }>;
 }
 
 export interface AgreementLike {
-  defaults: {
-    timeouts: CallTimeouts;
-    retry: RetryTerms;
-    circuitBreaker: CircuitBreakerTerms;
-    pool: { connections: number; keepAlive: number };
-    slo: { p99LatencyMs: number };
+  readonly defaults: {
+    readonly timeouts: Readonly<CallTimeouts>;
+    readonly retry: Readonly<RetryTerms>;
+    readonly circuitBreaker: Readonly<CircuitBreakerTerms>;
+    readonly pool: { readonly connections: number; readonly keepAlive: number };
+    readonly slo: { readonly p99LatencyMs: number };
   };
-  models: Readonly<Record<string, AgreementModel>>;
+  readonly models: Readonly<Record<string, AgreementModel>>;
 }
 
 export interface RetryTerms {
@@ -245,7 +246,7 @@ function buildRoute(
     fallback: Object.freeze(
       config.fallback !== undefined
         ? [...config.fallback]
-        : (a.fallback ?? []).filter((step) => step.strategy !== 'alternative_model' || servable(step.model)),
+        : contractFallback(a.fallback, servable),
     ),
     retry: Object.freeze({ ...d.retry, ...a.retry, ...config.retry }) as RetryTerms,
     circuitBreaker: Object.freeze({ ...d.circuitBreaker, ...a.circuitBreaker, ...config.circuitBreaker }) as CircuitBreakerTerms,
@@ -253,6 +254,17 @@ function buildRoute(
     allowedKeys: config.allowedKeys === undefined ? undefined : Object.freeze([...config.allowedKeys]),
     pattern,
   });
+}
+
+/** The contract's steps as `FallbackStep`s, without alternatives this deployment does not serve. */
+function contractFallback(steps: AgreementModel['fallback'], servable: (model: string) => boolean): FallbackStep[] {
+  const out: FallbackStep[] = [];
+  for (const step of steps ?? []) {
+    if (step.strategy === 'alternative_model') {
+      if (step.model !== undefined && servable(step.model)) out.push({ strategy: 'alternative_model', model: step.model });
+    } else out.push({ strategy: step.strategy });
+  }
+  return out;
 }
 
 const GLOB_CHARS = /[*?]/;

@@ -3,7 +3,7 @@ import { startSimulator, type Simulator } from '@llmgw/simulator';
 import { isGatewayError, type GatewayError } from '@llmgw/resilience';
 import { createOpenAiProvider } from './openai.ts';
 import { UpstreamPools } from './pool.ts';
-import type { CallOptions, CallTimeouts, Provider, UpstreamRequest, UpstreamStreamEvent } from './types.ts';
+import { toUpstreamMessages, type CallOptions, type CallTimeouts, type Provider, type UpstreamRequest, type UpstreamStreamEvent } from './types.ts';
 
 const MODEL = 'gpt-4o-mini';
 const FAST: CallTimeouts = { connectMs: 500, firstTokenMs: 300, streamIdleMs: 200, totalMs: 2000 };
@@ -93,6 +93,40 @@ describe('OpenAI adapter: answers', () => {
     expect((await provider.complete(request(), opts())).finishReason).toBe('content_filter');
     const events = await collect(await provider.stream(request(), opts()));
     expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'content_filter' });
+  });
+});
+
+describe('OpenAI adapter: structured output', () => {
+  const schema = { type: 'object', required: ['city', 'days'], properties: { city: { type: 'string' }, days: { type: 'integer' } }, additionalProperties: false };
+
+  it("sends the article's json_object + schema form as json_schema when the model supports it", async () => {
+    const res = await provider.complete({ ...request(), responseFormat: { type: 'json_object', schema } }, opts());
+    const value = JSON.parse(res.content) as Record<string, unknown>;
+    expect(Object.keys(value).sort()).toEqual(['city', 'days']);
+    expect(Number.isInteger(value['days'])).toBe(true);
+  });
+
+  it('falls back to json_object mode with the schema in the system prompt when it does not', async () => {
+    const res = await provider.complete({ ...request(), responseFormat: { type: 'json_schema', name: 'trip', schema }, nativeJsonSchema: false }, opts());
+    expect(typeof JSON.parse(res.content)).toBe('object');
+    // The instruction joined the existing system message: still two messages.
+    expect(sim.recorder.all()[0]?.messages).toBe(2);
+  });
+});
+
+describe('toUpstreamMessages', () => {
+  it('maps developer to system, joins text parts, drops other parts', () => {
+    expect(
+      toUpstreamMessages([
+        { role: 'developer', content: 'rules' },
+        { role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'image_url', image_url: { url: 'x' } }, { type: 'text', text: 'b' }] },
+        { role: 'assistant', content: null },
+      ]),
+    ).toEqual([
+      { role: 'system', content: 'rules' },
+      { role: 'user', content: 'a\nb' },
+      { role: 'assistant', content: '' },
+    ]);
   });
 });
 
