@@ -2,11 +2,14 @@
 // The inference service's entry point: reads the environment (see config.ts),
 // starts the embedded simulator when no routes file is given, and serves.
 import { startSimulator, simulatorOptionsFromEnv, type Simulator } from '@llmgw/simulator';
-import { setupTracing } from '@llmgw/observability';
+import { agreement } from '@llmgw/contract';
+import { createLogger, createMetrics, setupTracing } from '@llmgw/observability';
 import { loadConfig, DEV_API_KEY } from './config.ts';
 import { defaultRoutes } from './registry/registry.ts';
 import { loadRoutesFile, type RoutesFile } from './registry/routes-file.ts';
 import { startService } from './server.ts';
+import { openStores } from './stores/index.ts';
+import { storeErrorReporter } from './telemetry.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -21,7 +24,13 @@ async function main(): Promise<void> {
     simulator = await startSimulator({ ...simulatorOptionsFromEnv(process.env), port: config.simulatorPort, host: '127.0.0.1' });
     routes = defaultRoutes(simulator.url);
   }
-  const service = await startService({ config, routes, routesSource, tracing: tracing.enabled });
+  const logger = createLogger({ level: config.logLevel });
+  const metrics = createMetrics({
+    models: [...Object.keys(agreement.models), ...Object.keys(routes.models ?? {}), 'rule-based', 'polite-fallback'],
+    collectDefault: true,
+  });
+  const { stores, jobs } = await openStores({ redisUrl: config.redisUrl, agreement, reportStoreError: storeErrorReporter(metrics, logger) });
+  const service = await startService({ config, routes, routesSource, tracing: tracing.enabled, logger, metrics, stores, jobs });
   const log = service.logger;
   log.info(
     {

@@ -300,6 +300,8 @@ export function createService(options: ServiceOptions): Service {
   });
 
   app.get('/metrics', async (c) => {
+    const counts = await jobs.counts().catch(() => undefined);
+    if (counts) for (const state of ['queued', 'running', 'succeeded', 'failed'] as const) metrics.setAsyncJobs(state, counts[state]);
     const { contentType, body } = metrics.metricsHandler();
     return c.body(await body, 200, { 'content-type': contentType });
   });
