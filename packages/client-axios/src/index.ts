@@ -1,0 +1,3 @@
+export * from './generated';
+export { checkService, createAxiosClients } from './smoke';
+export type { ServiceCheckOptions, ServiceCheckResult } from './smoke';
