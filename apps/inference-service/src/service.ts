@@ -99,7 +99,7 @@ export function createService(options: ServiceOptions): Service {
   const { config } = options;
   const agreement = options.agreement ?? contractAgreement;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  const registry = createRegistry({ agreement: agreement as never, routes: options.routes, env: options.env, source: options.routesSource });
+  const registry = createRegistry({ agreement, routes: options.routes, env: options.env, source: options.routesSource });
   const served = registry.list().map((r) => r.name);
   const patternNames = Object.keys(options.routes.models ?? {}).filter((n) => /[*?]/.test(n));
   const metrics = options.metrics ?? createMetrics({ models: [...served, ...patternNames, 'rule-based', 'polite-fallback'], providers: registry.providers.keys(), collectDefault: true });

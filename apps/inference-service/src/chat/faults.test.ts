@@ -251,11 +251,16 @@ describe('structured output', () => {
   });
 
   it('output that stays invalid goes to the fallback model, never returned as a success', async () => {
-    const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind: 'invalid_json' }] });
+    const s = await withStack(
+      { rules: [{ model: 'gpt-4o-mini', kind: 'invalid_json' }] },
+      { routes: routesWith({ 'gpt-4o-mini': { upstream: 'simulator', fallback: [{ strategy: 'alternative_model', model: 'gpt-4o' }, { strategy: 'polite' }] } }) },
+    );
     const res = await s.chat(structured('always broken'));
     expect(res.status).toBe(200);
     const body = await res.json();
-    expect(body.model).toBe('llama-3.2-70b');
+    expect(body.model).toBe('gpt-4o');
+    // One answer and one repair on the primary, then the fallback.
+    expect(attempts(s, 'gpt-4o-mini')).toHaveLength(2);
     expect(() => JSON.parse(body.choices[0].message.content)).not.toThrow();
   });
 

@@ -79,7 +79,7 @@ async function answerFrom(
   const guard = deps.guardFor(candidate);
   let messages = input.request.messages;
   for (let repair = 0; ; repair++) {
-    const request: UpstreamRequest = { ...input.request, messages, model: candidate.upstreamModel };
+    const request: UpstreamRequest = { ...input.request, messages, model: candidate.upstreamModel, nativeJsonSchema: candidate.capabilities.jsonSchema };
     const answer = await withRetries(candidate, guard, ctx, (_attempt, signal, timeouts, headers) =>
       deps.streamUpstream
         ? collect(candidate, request, signal, timeouts, headers, ctx)
@@ -169,7 +169,7 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
     const guard = deps.guardFor(candidate);
     const messages: UpstreamMessage[] =
       sent === '' ? input.request.messages : [...input.request.messages, { role: 'assistant', content: sent }];
-    const request: UpstreamRequest = { ...input.request, messages, model: candidate.upstreamModel };
+    const request: UpstreamRequest = { ...input.request, messages, model: candidate.upstreamModel, nativeJsonSchema: candidate.capabilities.jsonSchema };
     let opened: { stream: UpstreamStream; first: UpstreamStreamEvent } | undefined;
     try {
       opened = await withRetries(candidate, guard, ctx, (_a, signal, timeouts, headers) =>
