@@ -1,0 +1,197 @@
+// The official `openai` npm SDK against the real service over HTTP: what a
+// customer's unmodified client sees (answers, streams, structured output, the
+// model list, the error classes it maps our envelope to, its own retries, and
+// an in-band stream error surfacing as a thrown APIError).
+import { validators } from '@llmgw/contract';
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { defaultRoutes } from '../registry/registry.ts';
+import type { RoutesFile } from '../registry/routes-file.ts';
+import { TEST_KEY, fastAgreement, startStack, type Stack, type StackOptions } from '../testing/stack.ts';
+
+const clientFor = (stack: Stack, options: ConstructorParameters<typeof OpenAI>[0] = {}) =>
+  new OpenAI({ apiKey: TEST_KEY, baseURL: `${stack.url}/v1`, maxRetries: 0, timeout: 5000, ...options });
+
+const user = (content: string) => [{ role: 'user' as const, content }];
+
+describe('openai SDK: answers', () => {
+  let stack: Stack;
+  let client: OpenAI;
+  beforeAll(async () => {
+    stack = await startStack({ agreement: fastAgreement((a) => (a.rateLimits.requestsPerMinute = 1000)) });
+    client = clientFor(stack);
+  });
+  afterAll(() => stack.close());
+
+  it('plain chat: a typed ChatCompletion with usage and a request id', async () => {
+    const { data, response, request_id } = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: user('How do I reset my password?') })
+      .withResponse();
+    expect(response.status).toBe(200);
+    expect(validators.ChatCompletion(data)).toBe(true);
+    expect(data.model).toBe('gpt-4o-mini');
+    expect(data.choices[0]!.finish_reason).toBe('stop');
+    expect(data.choices[0]!.message.content!.length).toBeGreaterThan(0);
+    expect(data.usage!.total_tokens).toBe(data.usage!.prompt_tokens + data.usage!.completion_tokens);
+    expect(request_id).toBe(response.headers.get('x-request-id'));
+    expect(request_id).toBeTruthy();
+  });
+
+  it('streamed chat: chunks join to the non-streamed text, include_usage gives usage', async () => {
+    const question = user('Tell me about opening hours');
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: question,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    const finishReasons: string[] = [];
+    let chunks = 0;
+    for await (const chunk of stream) {
+      chunks++;
+      expect(chunk.object).toBe('chat.completion.chunk');
+      text += chunk.choices[0]?.delta?.content ?? '';
+      if (chunk.choices[0]?.finish_reason) finishReasons.push(chunk.choices[0].finish_reason);
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(chunks).toBeGreaterThan(2);
+    expect(finishReasons).toEqual(['stop']);
+    const plain = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: question });
+    expect(text).toBe(plain.choices[0]!.message.content);
+    expect(usage!.completion_tokens).toBe(plain.usage!.completion_tokens);
+    expect(usage!.total_tokens).toBe(usage!.prompt_tokens + usage!.completion_tokens);
+  });
+
+  it('json_schema chat: the content parses and fits the schema', async () => {
+    const schema = {
+      type: 'object',
+      required: ['answer', 'confidence', 'needs_human'],
+      additionalProperties: false,
+      properties: { answer: { type: 'string' }, confidence: { type: 'number', minimum: 0, maximum: 1 }, needs_human: { type: 'boolean' } },
+    };
+    const res = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: user('Is the store open on Sunday?'),
+      response_format: { type: 'json_schema', json_schema: { name: 'support_answer', schema, strict: true } },
+    });
+    const parsed = JSON.parse(res.choices[0]!.message.content!) as Record<string, unknown>;
+    expect(Object.keys(parsed).sort()).toEqual(['answer', 'confidence', 'needs_human']);
+    expect(typeof parsed.answer).toBe('string');
+    expect(parsed.confidence).toBeGreaterThanOrEqual(0);
+    expect(parsed.confidence).toBeLessThanOrEqual(1);
+    expect(typeof parsed.needs_human).toBe('boolean');
+  });
+
+  it('models.list(): the served models, paginated the SDK way', async () => {
+    const ids: string[] = [];
+    for await (const model of client.models.list()) {
+      expect(model.object).toBe('model');
+      ids.push(model.id);
+    }
+    expect(ids).toEqual(expect.arrayContaining(['gpt-4o-mini', 'gpt-4o', 'claude-3.5-sonnet', 'llama-3.2-70b']));
+  });
+
+  const errorCases: Array<[string, (c: OpenAI) => Promise<unknown>, typeof OpenAI.APIError, number, string, string | null]> = [
+    ['bad key', (c) => c.withOptions({ apiKey: 'sk-nope' }).chat.completions.create({ model: 'gpt-4o-mini', messages: user('hi') }), OpenAI.AuthenticationError, 401, 'unauthorized', null],
+    ['unknown model', (c) => c.chat.completions.create({ model: 'gpt-9', messages: user('hi') }), OpenAI.NotFoundError, 404, 'model_not_found', 'model'],
+    ['invalid parameter', (c) => c.chat.completions.create({ model: 'gpt-4o-mini', messages: user('hi'), temperature: 1.5 }), OpenAI.BadRequestError, 400, 'invalid_request', 'temperature'],
+  ];
+  it.each(errorCases)('%s -> the SDK class for its status, with the envelope code', async (_name, send, errorClass, status, code, param) => {
+    const err = await send(client).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(errorClass);
+    const apiError = err as InstanceType<typeof OpenAI.APIError>;
+    expect(apiError.status).toBe(status);
+    expect(apiError.code).toBe(code);
+    expect((apiError.error as { code?: string }).code).toBe(code);
+    if (param) expect(apiError.param).toBe(param);
+    expect(apiError.requestID).toBeTruthy();
+  });
+});
+
+describe('openai SDK: rate limits', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ agreement: fastAgreement((a) => (a.rateLimits.requestsPerMinute = 1)) });
+  });
+  afterAll(() => stack.close());
+
+  it('429 -> RateLimitError with code rate_limit_exceeded and Retry-After, not retried with maxRetries 0', async () => {
+    let calls = 0;
+    const client = clientFor(stack, { fetch: (url, init) => (calls++, fetch(url, init)) });
+    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('first') });
+    const err = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('second') }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+    const e = err as InstanceType<typeof OpenAI.RateLimitError>;
+    expect(e.status).toBe(429);
+    expect(e.code).toBe('rate_limit_exceeded');
+    expect(Number(e.headers?.get('retry-after'))).toBeGreaterThan(0);
+    expect(calls).toBe(2);
+  });
+});
+
+describe('openai SDK: failures the service cannot rescue', () => {
+  let stack: Stack | undefined;
+  afterEach(async () => {
+    await stack?.close();
+    stack = undefined;
+  });
+  const start = async (options: StackOptions) => (stack = await startStack(options));
+
+  it('503 with the degraded opt-out: the SDK retries (maxRetries 2) within bounds, then throws APIError 503', async () => {
+    const s = await start({ scenario: { rules: [{ model: '*', kind: 'outage' }] } });
+    const seen: Array<{ status: number; retryAfter: string | null }> = [];
+    const client = clientFor(s, {
+      maxRetries: 2,
+      timeout: 3000,
+      defaultHeaders: { 'x-llm-no-degraded': 'true' },
+      fetch: async (url, init) => {
+        const res = await fetch(url, init);
+        seen.push({ status: res.status, retryAfter: res.headers.get('retry-after') });
+        return res;
+      },
+    });
+    const started = Date.now();
+    const err = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('anyone?') }).catch((e: unknown) => e);
+    const elapsed = Date.now() - started;
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect(err).toBeInstanceOf(OpenAI.InternalServerError);
+    const e = err as InstanceType<typeof OpenAI.APIError>;
+    expect(e.status).toBe(503);
+    expect(e.code).toBe('upstream_unavailable');
+    // One try plus two SDK retries. The SDK waits Retry-After when given (the
+    // contract documents it on 503; see strategies.test.ts), else its own short backoff.
+    expect(seen.map((r) => r.status)).toEqual([503, 503, 503]);
+    const hintedMs = seen.slice(0, 2).reduce((sum, r) => sum + (r.retryAfter === null ? 0 : Number(r.retryAfter) * 1000), 0);
+    expect(elapsed).toBeGreaterThanOrEqual(hintedMs - 50);
+    expect(elapsed).toBeLessThan(hintedMs + 4000);
+    // The opt-out was sent on every try: no degraded answer on the way, and the upstream was really tried.
+    expect(e.headers?.get('x-llm-fallback')).toBeNull();
+    expect(s.sim.recorder.attempts('gpt-4o-mini').length).toBeGreaterThan(0);
+  }, 15_000);
+
+  it('a stream the service ends with an in-band error makes SDK iteration throw, never end as complete', async () => {
+    const routes = (url: string): RoutesFile => ({
+      ...defaultRoutes(url),
+      models: { 'gpt-4o-mini': { upstream: 'simulator', capabilities: { continuation: false, jsonSchema: true }, fallback: [{ strategy: 'polite' }] } },
+    });
+    const s = await start({ scenario: { rules: [{ model: 'gpt-4o-mini', kind: 'stream_cut', after_chunks: 3 }] }, routes });
+    const client = clientFor(s);
+    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: user('no rescue'), stream: true });
+    let text = '';
+    let ended = false;
+    const err = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+      ended = true;
+    })().catch((e: unknown) => e);
+    expect(ended).toBe(false);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    const e = err as InstanceType<typeof OpenAI.APIError>;
+    expect(e.code).toBe('stream_interrupted');
+    expect(text.length).toBeGreaterThan(0);
+  });
+});
