@@ -81,6 +81,20 @@ describe('retries', () => {
   });
 });
 
+describe('one place to retry per hop', () => {
+  it('a 5xx after the service retried says x-should-retry: false, with Retry-After', async () => {
+    const s = await withStack({ rules: [{ model: '*', kind: 'outage', retry_after_s: 3 }] });
+    const res = await s.chat(ask('nobody home'), { headers: { 'x-llm-no-degraded': 'true' } });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('x-should-retry')).toBe('false');
+    expect(res.headers.get('retry-after')).toBe('3');
+    expect((await res.json()).error.code).toBe('upstream_unavailable');
+    // Waiting 3 s would outlive the 3 s deadline: no retry, straight to the alternative (which says the same).
+    expect(attempts(s, 'gpt-4o-mini')).toHaveLength(1);
+    expect(attempts(s, 'llama-3.2-70b')).toHaveLength(1);
+  });
+});
+
 describe('failover', () => {
   it('context length goes to a model with a larger window, never retried on the same one', async () => {
     const s = await withStack(

@@ -105,7 +105,10 @@ export function createChatHandler(deps: ChatHandlerDeps) {
   const cacheKeyOf = compileCacheKey(deps.cacheKeyTemplate);
 
   function errorResult(error: GatewayError, headers: Record<string, string>): ChatResult {
-    const h = error.retryAfterMs !== undefined ? { ...headers, 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) } : headers;
+    const h: Record<string, string> = error.retryAfterMs !== undefined ? { ...headers, 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) } : { ...headers };
+    // The service already retried and failed over towards the models: a client
+    // retrying at once would multiply the load (one place per hop).
+    if (error.status >= 500) h['x-should-retry'] = 'false';
     const status = (STATUSES.has(error.status) ? error.status : error.status >= 500 ? 502 : 400) as 400;
     return { status, body: error.toEnvelope(), headers: h };
   }
