@@ -1,0 +1,99 @@
+// Starts the four targets: the simulator (the floor, measured directly), the bare
+// proxy, Portkey and the inference service, all on Node 24 and 127.0.0.1.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, spawnTarget, type Child } from './procs.ts';
+
+export const ROOT = new URL('../../', import.meta.url).pathname;
+export const BENCH = join(ROOT, 'bench');
+/** Node 24 from the workspace (the system node may be older). */
+export const NODE = join(ROOT, 'node_modules/.bin/node');
+const PORTKEY_DIR = join(BENCH, 'portkey');
+const PORTKEY_ENTRY = 'node_modules/@portkey-ai/gateway/build/start-server.js';
+/** The routes file's placeholder origin, replaced by the simulator's real one. */
+const ROUTES_PLACEHOLDER = 'http://127.0.0.1:18181';
+const PORTKEY_INSTALL_TIMEOUT_MS = 180_000;
+
+export async function startSimulator(): Promise<Child> {
+  const port = await freePort();
+  return spawnTarget({
+    name: 'simulator',
+    command: NODE,
+    args: ['--conditions=source', join(ROOT, 'packages/simulator/src/main.ts'), '--port', String(port)],
+    cwd: ROOT,
+    url: `http://127.0.0.1:${port}`,
+    readyPath: '/v1/models',
+  });
+}
+
+export async function startBareProxy(simulatorUrl: string): Promise<Child> {
+  const port = await freePort();
+  return spawnTarget({
+    name: 'bare-proxy',
+    command: NODE,
+    args: [join(BENCH, 'bare-proxy.ts'), '--upstream', simulatorUrl, '--port', String(port)],
+    cwd: ROOT,
+    url: `http://127.0.0.1:${port}`,
+    readyPath: '/v1/models',
+  });
+}
+
+export interface ServiceStart {
+  simulatorUrl: string;
+  /** Directory for a V8 CPU profile (`--cpu-prof`), written when the service stops. */
+  cpuProfDir?: string;
+}
+
+export async function startService(options: ServiceStart): Promise<Child> {
+  const port = await freePort();
+  const routes = readFileSync(join(BENCH, 'routes.bench.yaml'), 'utf8').replaceAll(ROUTES_PLACEHOLDER, options.simulatorUrl);
+  const dir = join(tmpdir(), `llmgw-bench-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const routesFile = join(dir, 'routes.bench.yaml');
+  writeFileSync(routesFile, routes);
+  const prof = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [];
+  // No OTEL_* variables: tracing API calls are made, no SDK records or exports spans.
+  const env: Record<string, string | undefined> = { ...process.env, PORT: String(port), LLM_ROUTES_FILE: routesFile };
+  for (const name of Object.keys(env)) if (name.startsWith('OTEL_') || name.startsWith('LLM_')) if (name !== 'LLM_ROUTES_FILE') delete env[name];
+  return spawnTarget({
+    name: 'service',
+    command: NODE,
+    args: [...prof, '--conditions=source', join(BENCH, 'service-main.ts')],
+    cwd: ROOT,
+    env,
+    url: `http://127.0.0.1:${port}`,
+    readyPath: '/healthz',
+  });
+}
+
+/** Installs Portkey from its lock file when missing; returns why it cannot run, or undefined. */
+export function ensurePortkey(log: (line: string) => void): string | undefined {
+  if (existsSync(join(PORTKEY_DIR, PORTKEY_ENTRY))) return undefined;
+  log('installing @portkey-ai/gateway into bench/portkey (npm ci, own lock file)...');
+  try {
+    execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts', '--prefix', PORTKEY_DIR], {
+      cwd: PORTKEY_DIR,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: PORTKEY_INSTALL_TIMEOUT_MS,
+      env: { ...process.env, PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH ?? ''}` },
+    });
+  } catch (error) {
+    const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim().split('\n').slice(-3).join(' | ');
+    return `npm ci in bench/portkey failed (offline?): ${stderr || (error as Error).message}`;
+  }
+  return existsSync(join(PORTKEY_DIR, PORTKEY_ENTRY)) ? undefined : 'npm ci finished but the gateway entry point is missing';
+}
+
+export async function startPortkey(): Promise<Child> {
+  const port = await freePort();
+  return spawnTarget({
+    name: 'portkey',
+    command: NODE,
+    args: [PORTKEY_ENTRY, `--port=${port}`, '--headless'],
+    cwd: PORTKEY_DIR,
+    url: `http://127.0.0.1:${port}`,
+    readyPath: '/',
+  });
+}

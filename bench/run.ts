@@ -1,0 +1,289 @@
+#!/usr/bin/env node
+// npm run bench [-- --smoke] [-- --profile] [-- --rounds N] [-- --seconds S]
+// Starts the simulator, the bare proxy, Portkey and the inference service as child
+// processes, loads them in turn for several rounds, prints a table and writes
+// bench/results/latest.json. See bench/README.md.
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { latencyLoop, percentile, streamLoop, throughput, type Target, type ThroughputResult } from './lib/measure.ts';
+import { rssMb } from './lib/proc-stats.ts';
+import { killAll, type Child } from './lib/procs.ts';
+import { topFrames } from './lib/profile.ts';
+import { BENCH, ROOT, ensurePortkey, startBareProxy, startPortkey, startService, startSimulator } from './lib/targets.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    'skip-portkey': { type: 'boolean', default: false },
+  },
+});
+
+/** Full run: ~2 min on 2 cores. Smoke: seconds. */
+const PLAN = flags.smoke
+  ? { rounds: 1, warmupS: 0.3, throughputS: 1, latencyS: 0.5, latencyMax: 2000, streams: 20 }
+  : { rounds: 2, warmupS: 1, throughputS: 6, latencyS: 3, latencyMax: 20_000, streams: 300 };
+if (flags.rounds) PLAN.rounds = Number(flags.rounds);
+if (flags.seconds) PLAN.throughputS = Number(flags.seconds);
+const CONNECTIONS = 10;
+const PATH = '/v1/chat/completions';
+/** A small chat completion, as in the issue's reference figures. */
+const CHAT = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'How do I reset my password?' }] });
+const STREAM = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Tell me about your opening hours.' }], stream: true });
+/** The issue's targets for the service. */
+const TARGETS = { cpuMsPerRequest: 0.15, rpsVsBare: 0.6, addedP50Ms: 0.3, addedP99Ms: 1, addedFirstChunkMs: 1, rssMb: 150 };
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+interface Collected {
+  throughput: ThroughputResult[];
+  latency: number[];
+  latencyFailures: number;
+  first: number[];
+  done: number[];
+  streamFailures: number;
+  rssMb?: number;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const resultsDir = join(BENCH, 'results');
+  const profDir = join(resultsDir, 'profile');
+  mkdirSync(resultsDir, { recursive: true });
+  if (flags.profile) {
+    rmSync(profDir, { recursive: true, force: true });
+    mkdirSync(profDir, { recursive: true });
+  }
+  log(`bench: ${flags.smoke ? 'smoke' : 'full'} run, ${PLAN.rounds} round(s), ${PLAN.throughputS}s at ${CONNECTIONS} connections, ${PLAN.latencyS}s at 1 connection, ${PLAN.streams} streams per target and round${flags.profile ? ', service under --cpu-prof' : ''}`);
+
+  const children: Child[] = [];
+  const sim = await startSimulator();
+  children.push(sim);
+  const bare = await startBareProxy(sim.url);
+  children.push(bare);
+  let portkey: Child | undefined;
+  let portkeySkipped = flags['skip-portkey'] ? 'skipped (--skip-portkey)' : ensurePortkey(log);
+  if (!portkeySkipped) {
+    try {
+      portkey = await startPortkey();
+      children.push(portkey);
+    } catch (error) {
+      portkeySkipped = `could not start: ${(error as Error).message.split('\n')[0]}`;
+    }
+  }
+  if (portkeySkipped) log(`bench: PORTKEY NOT MEASURED: ${portkeySkipped}`);
+  const service = await startService({ simulatorUrl: sim.url, cpuProfDir: flags.profile ? profDir : undefined });
+  children.push(service);
+
+  const anyKey = { authorization: 'Bearer sk-bench' };
+  const targets: Target[] = [
+    { name: 'direct', url: sim.url, pid: sim.pid, headers: anyKey },
+    { name: 'bare-proxy', url: bare.url, pid: bare.pid, headers: anyKey },
+    ...(portkey
+      ? [{ name: 'portkey', url: portkey.url, pid: portkey.pid, headers: { ...anyKey, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${sim.url}/v1` } }]
+      : []),
+    { name: 'service', url: service.url, pid: service.pid, headers: { authorization: 'Bearer sk-local-dev' } },
+  ];
+  for (const t of targets) await sanityCheck(t);
+
+  const collected = new Map<string, Collected>(targets.map((t) => [t.name, { throughput: [], latency: [], latencyFailures: 0, first: [], done: [], streamFailures: 0 }]));
+  for (let round = 1; round <= PLAN.rounds; round++) {
+    for (const t of targets) {
+      const c = collected.get(t.name)!;
+      await throughput(t, PATH, CHAT, CONNECTIONS, PLAN.warmupS);
+      const tp = await throughput(t, PATH, CHAT, CONNECTIONS, PLAN.throughputS);
+      c.throughput.push(tp);
+      const lat = await latencyLoop(t, PATH, CHAT, PLAN.latencyS, PLAN.latencyMax);
+      c.latency.push(...lat.samples);
+      c.latencyFailures += lat.failures;
+      const st = await streamLoop(t, PATH, STREAM, PLAN.streams);
+      c.first.push(...st.firstChunk);
+      c.done.push(...st.done);
+      c.streamFailures += st.failures;
+      c.rssMb = rssMb(t.pid);
+      log(`  round ${round} ${t.name.padEnd(10)} ${fmt(tp.rps, 0).padStart(7)} req/s  ${fmt(tp.cpuMsPerRequest, 3)} ms CPU/req  p50 ${fmt(percentile(lat.samples, 0.5), 3)} ms  first chunk p50 ${fmt(percentile(st.firstChunk, 0.5), 3)} ms${tp.non2xx + tp.errors + lat.failures + st.failures > 0 ? `  (non-2xx ${tp.non2xx}, errors ${tp.errors}, failed ${lat.failures + st.failures})` : ''}`);
+    }
+  }
+
+  const summary = summarise(targets.map((t) => t.name), collected);
+  const report = {
+    date: new Date().toISOString(),
+    mode: flags.smoke ? 'smoke' : 'full',
+    profiled: flags.profile,
+    machine: { nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', ramGb: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` },
+    plan: { ...PLAN, connections: CONNECTIONS },
+    portkey: portkeySkipped ?? 'measured',
+    targets: summary.rows,
+    ratios: summary.ratios,
+    checks: flags.smoke ? 'not asserted (smoke)' : checks(summary.rows),
+    durationS: 0,
+  };
+
+  // Stop the service first and gracefully, so --cpu-prof writes its profile.
+  await service.stop(10_000);
+  for (const child of children.reverse()) if (child !== service) await child.stop();
+  report.durationS = Math.round((Date.now() - started) / 1000);
+  printTable(report.targets, report.ratios);
+  if (report.checks !== 'not asserted (smoke)') {
+    log('\nService targets (issue 13):');
+    for (const c of report.checks as Check[]) log(`  ${c.ok ? 'PASS' : 'FAIL'}  ${c.name}: ${c.value} (target ${c.target})`);
+  }
+  let profile: ReturnType<typeof topFrames> | undefined;
+  if (flags.profile) {
+    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    if (file) {
+      profile = topFrames(join(profDir, file), ROOT);
+      log(`\nService CPU profile (${join('bench/results/profile', file)}), ${fmt(profile.totalMs, 0)} ms sampled, top frames by self time:`);
+      for (const f of profile.frames) log(`  ${fmt(f.selfPct, 1).padStart(5)} %  ${fmt(f.selfMs, 0).padStart(6)} ms  ${f.frame}`);
+      log('\nBy package / folder:');
+      for (const f of profile.byArea) log(`  ${fmt(f.selfPct, 1).padStart(5)} %  ${f.frame}`);
+    } else log('bench: no CPU profile was written');
+  }
+  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify({ ...report, profile }, null, 2)}\n`);
+  log(`\nbench: ${report.durationS}s, results in bench/results/latest.json`);
+}
+
+async function sanityCheck(t: Target): Promise<void> {
+  const res = await fetch(t.url + PATH, { method: 'POST', headers: { 'content-type': 'application/json', ...t.headers }, body: CHAT });
+  const text = await res.text();
+  if (res.status !== 200 || !text.includes('"choices"')) throw new Error(`${t.name}: sanity request failed: ${res.status} ${text.slice(0, 300)}`);
+  const stream = await fetch(t.url + PATH, { method: 'POST', headers: { 'content-type': 'application/json', ...t.headers }, body: STREAM });
+  const sse = await stream.text();
+  if (stream.status !== 200 || !sse.includes('data: [DONE]')) throw new Error(`${t.name}: sanity stream failed: ${stream.status} ${sse.slice(0, 300)}`);
+}
+
+interface Row {
+  target: string;
+  rps: number;
+  cpuMsPerRequest: number;
+  requests: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  addedP50: number;
+  addedP90: number;
+  addedP99: number;
+  firstChunkP50: number;
+  firstChunkP99: number;
+  addedFirstChunkP50: number;
+  addedFirstChunkP99: number;
+  doneP50: number;
+  doneP99: number;
+  addedDoneP50: number;
+  addedDoneP99: number;
+  rssMb: number;
+  latencySamples: number;
+  streams: number;
+  failures: number;
+  rpsPerRound: number[];
+}
+
+function summarise(names: string[], collected: Map<string, Collected>) {
+  const base = collected.get('direct')!;
+  const rows: Row[] = names.map((name) => {
+    const c = collected.get(name)!;
+    const requests = c.throughput.reduce((s, t) => s + t.requests, 0);
+    const cpu = c.throughput.reduce((s, t) => s + t.cpuMs, 0);
+    const q = (xs: number[], p: number) => percentile(xs, p);
+    return {
+      target: name,
+      rps: c.throughput.reduce((s, t) => s + t.rps, 0) / c.throughput.length,
+      cpuMsPerRequest: cpu / requests,
+      requests,
+      p50: q(c.latency, 0.5),
+      p90: q(c.latency, 0.9),
+      p99: q(c.latency, 0.99),
+      addedP50: q(c.latency, 0.5) - q(base.latency, 0.5),
+      addedP90: q(c.latency, 0.9) - q(base.latency, 0.9),
+      addedP99: q(c.latency, 0.99) - q(base.latency, 0.99),
+      firstChunkP50: q(c.first, 0.5),
+      firstChunkP99: q(c.first, 0.99),
+      addedFirstChunkP50: q(c.first, 0.5) - q(base.first, 0.5),
+      addedFirstChunkP99: q(c.first, 0.99) - q(base.first, 0.99),
+      doneP50: q(c.done, 0.5),
+      doneP99: q(c.done, 0.99),
+      addedDoneP50: q(c.done, 0.5) - q(base.done, 0.5),
+      addedDoneP99: q(c.done, 0.99) - q(base.done, 0.99),
+      rssMb: c.rssMb ?? Number.NaN,
+      latencySamples: c.latency.length,
+      streams: c.first.length,
+      failures: c.latencyFailures + c.streamFailures + c.throughput.reduce((s, t) => s + t.non2xx + t.errors, 0),
+      rpsPerRound: c.throughput.map((t) => Math.round(t.rps)),
+    };
+  });
+  const row = (n: string) => rows.find((r) => r.target === n);
+  const svc = row('service')!;
+  const ratio = (other: Row | undefined) =>
+    other && {
+      rps: svc.rps / other.rps,
+      cpuMsPerRequest: svc.cpuMsPerRequest / other.cpuMsPerRequest,
+      addedP50: svc.addedP50 / other.addedP50,
+      addedP99: svc.addedP99 / other.addedP99,
+      addedFirstChunkP50: svc.addedFirstChunkP50 / other.addedFirstChunkP50,
+      rssMb: svc.rssMb / other.rssMb,
+    };
+  return { rows, ratios: { serviceVsBareProxy: ratio(row('bare-proxy')), serviceVsPortkey: ratio(row('portkey')) } };
+}
+
+interface Check {
+  name: string;
+  value: string;
+  target: string;
+  ok: boolean;
+}
+
+function checks(rows: Row[]): Check[] {
+  const svc = rows.find((r) => r.target === 'service')!;
+  const bare = rows.find((r) => r.target === 'bare-proxy')!;
+  return [
+    { name: 'CPU per request', value: `${fmt(svc.cpuMsPerRequest, 3)} ms`, target: `<= ${TARGETS.cpuMsPerRequest} ms`, ok: svc.cpuMsPerRequest <= TARGETS.cpuMsPerRequest },
+    { name: 'requests/s vs bare proxy', value: `${fmt((100 * svc.rps) / bare.rps, 0)} %`, target: `>= ${TARGETS.rpsVsBare * 100} %`, ok: svc.rps >= TARGETS.rpsVsBare * bare.rps },
+    { name: 'added latency p50', value: `${fmt(svc.addedP50, 3)} ms`, target: `< ${TARGETS.addedP50Ms} ms`, ok: svc.addedP50 < TARGETS.addedP50Ms },
+    { name: 'added latency p99', value: `${fmt(svc.addedP99, 3)} ms`, target: `< ${TARGETS.addedP99Ms} ms`, ok: svc.addedP99 < TARGETS.addedP99Ms },
+    { name: 'added to first chunk p50', value: `${fmt(svc.addedFirstChunkP50, 3)} ms`, target: `< ${TARGETS.addedFirstChunkMs} ms`, ok: svc.addedFirstChunkP50 < TARGETS.addedFirstChunkMs },
+    { name: 'RSS after load', value: `${fmt(svc.rssMb, 0)} MB`, target: `< ${TARGETS.rssMb} MB`, ok: svc.rssMb < TARGETS.rssMb },
+  ];
+}
+
+function printTable(rows: Row[], ratios: ReturnType<typeof summarise>['ratios']): void {
+  const header = ['target', 'req/s @10', 'CPU ms/req', 'p50 ms', 'p90 ms', 'p99 ms', '+p50', '+p99', '1st chunk p50/p99', '+1st p50', '[DONE] p50/p99', '+[DONE] p50', 'RSS MB', 'fail'];
+  const lines = rows.map((r) => [
+    r.target,
+    fmt(r.rps, 0),
+    fmt(r.cpuMsPerRequest, 3),
+    fmt(r.p50, 3),
+    fmt(r.p90, 3),
+    fmt(r.p99, 3),
+    signed(r.addedP50),
+    signed(r.addedP99),
+    `${fmt(r.firstChunkP50, 2)}/${fmt(r.firstChunkP99, 2)}`,
+    signed(r.addedFirstChunkP50),
+    `${fmt(r.doneP50, 2)}/${fmt(r.doneP99, 2)}`,
+    signed(r.addedDoneP50),
+    fmt(r.rssMb, 0),
+    String(r.failures),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const show = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  log('');
+  log(show(header));
+  log(`|${widths.map((w, i) => (i === 0 ? '-' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|')}|`);
+  for (const l of lines) log(show(l));
+  for (const [name, r] of Object.entries(ratios)) {
+    if (!r) continue;
+    log(`service / ${name.replace('serviceVs', '')}: req/s x${fmt(r.rps, 2)}, CPU/req x${fmt(r.cpuMsPerRequest, 2)}, added p50 x${fmt(r.addedP50, 2)}, added p99 x${fmt(r.addedP99, 2)}, added 1st chunk x${fmt(r.addedFirstChunkP50, 2)}, RSS x${fmt(r.rssMb, 2)}`);
+  }
+}
+
+const fmt = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const signed = (n: number) => (Number.isFinite(n) ? `${n >= 0 ? '+' : ''}${n.toFixed(3)}` : 'n/a');
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+  killAll();
+  process.exit(1);
+});
