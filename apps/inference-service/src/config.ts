@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { Agreement } from '@llmgw/contract';
 import { parseApiKeys, type ApiKeyEntry } from './middleware/auth/keys.ts';
 
 /** The development key that works on embedded defaults (README). */
@@ -34,6 +35,11 @@ export interface ServiceConfig {
   simulatorPort: number;
   /** LLM_WORKER: run async jobs in this instance. Default true. */
   runWorker: boolean;
+  /**
+   * Deployment overrides of the contract's limits (x-llm-agreement): LLM_REQUESTS_PER_MINUTE,
+   * LLM_TOKENS_PER_MINUTE, LLM_TOKEN_BUDGET (tokens per budget window). Unset = the contract's.
+   */
+  limits: { requestsPerMinute?: number; tokensPerMinute?: number; tokenBudgetPerWindow?: number };
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -64,7 +70,30 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     shutdownGraceMs: int('LLM_SHUTDOWN_GRACE_MS', env.LLM_SHUTDOWN_GRACE_MS, 10_000, 0, 600_000),
     simulatorPort: int('LLM_SIMULATOR_PORT', env.LLM_SIMULATOR_PORT, 0, 0, 65535),
     runWorker: bool('LLM_WORKER', env.LLM_WORKER, true),
+    limits: {
+      requestsPerMinute: optionalInt('LLM_REQUESTS_PER_MINUTE', env.LLM_REQUESTS_PER_MINUTE),
+      tokensPerMinute: optionalInt('LLM_TOKENS_PER_MINUTE', env.LLM_TOKENS_PER_MINUTE),
+      tokenBudgetPerWindow: optionalInt('LLM_TOKEN_BUDGET', env.LLM_TOKEN_BUDGET),
+    },
   };
+}
+
+/** The contract's agreement with the deployment's limit overrides applied (a new frozen object). */
+export function effectiveAgreement(agreement: Agreement, config: Pick<ServiceConfig, 'limits'>): Agreement {
+  const { requestsPerMinute, tokensPerMinute, tokenBudgetPerWindow } = config.limits;
+  if (requestsPerMinute === undefined && tokensPerMinute === undefined && tokenBudgetPerWindow === undefined) return agreement;
+  return Object.freeze({
+    ...agreement,
+    rateLimits: Object.freeze({
+      requestsPerMinute: requestsPerMinute ?? agreement.rateLimits.requestsPerMinute,
+      tokensPerMinute: tokensPerMinute ?? agreement.rateLimits.tokensPerMinute,
+    }),
+    tokenBudget: Object.freeze({ ...agreement.tokenBudget, tokensPerWindow: tokenBudgetPerWindow ?? agreement.tokenBudget.tokensPerWindow }),
+  }) as Agreement;
+}
+
+function optionalInt(name: string, raw: string | undefined): number | undefined {
+  return raw === undefined || raw === '' ? undefined : int(name, raw, 0, 1, Number.MAX_SAFE_INTEGER);
 }
 
 function int(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {

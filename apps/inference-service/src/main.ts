@@ -2,9 +2,9 @@
 // The inference service's entry point: reads the environment (see config.ts),
 // starts the embedded simulator when no routes file is given, and serves.
 import { startSimulator, simulatorOptionsFromEnv, type Simulator } from '@llmgw/simulator';
-import { agreement } from '@llmgw/contract';
+import { agreement as contractAgreement } from '@llmgw/contract';
 import { createLogger, createMetrics, setupTracing } from '@llmgw/observability';
-import { loadConfig, DEV_API_KEY } from './config.ts';
+import { DEV_API_KEY, effectiveAgreement, loadConfig } from './config.ts';
 import { defaultRoutes } from './registry/registry.ts';
 import { loadRoutesFile, type RoutesFile } from './registry/routes-file.ts';
 import { startService } from './server.ts';
@@ -13,6 +13,7 @@ import { storeErrorReporter } from './telemetry.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const agreement = effectiveAgreement(contractAgreement, config);
   const tracing = setupTracing({ serviceName: 'llm-inference-service' });
   let simulator: Simulator | undefined;
   let routes: RoutesFile;
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
     collectDefault: true,
   });
   const { stores, jobs } = await openStores({ redisUrl: config.redisUrl, agreement, reportStoreError: storeErrorReporter(metrics, logger) });
-  const service = await startService({ config, routes, routesSource, tracing: tracing.enabled, logger, metrics, stores, jobs });
+  const service = await startService({ config, routes, routesSource, agreement, tracing: tracing.enabled, logger, metrics, stores, jobs });
   const log = service.logger;
   log.info(
     {
