@@ -1,0 +1,222 @@
+// The per-key token budget and runaway guard (the article's bot that multiplied
+// its token use by 10 in 10 minutes): unit tests on createTokenBudget with a
+// fake clock, then over HTTP with the service's injected clock, so a baseline
+// hour and a spike are built without sleeping.
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTokenBudget, type TokenBudgetOptions } from '../policies/token-budget.ts';
+import { memoryTokenUsage } from '../stores/memory/token-usage.ts';
+import { OTHER_KEY, TEST_KEY, ask, fastAgreement, startStack, type Stack } from '../testing/stack.ts';
+
+const MINUTE = 60_000;
+/** A bucket-aligned start time, far from the real clock so nothing real leaks in. */
+const T0 = Date.UTC(2030, 0, 1);
+
+const OPTIONS: TokenBudgetOptions = {
+  tokensPerWindow: 1_000_000,
+  windowMs: 60 * MINUTE,
+  runaway: { factor: 10, recentWindowMs: 10 * MINUTE, baselineWindowMs: 60 * MINUTE, minTokens: 1000 },
+};
+
+function budgetAt(options: Partial<TokenBudgetOptions> = {}) {
+  const clock = { now: T0 };
+  const store = memoryTokenUsage();
+  const budget = createTokenBudget(store, { ...OPTIONS, ...options, now: () => clock.now });
+  return { clock, store, budget };
+}
+
+describe('createTokenBudget (unit, fake clock)', () => {
+  it('a key with no baseline is held only by the budget, however fast it starts', async () => {
+    const { clock, budget } = budgetAt();
+    clock.now = T0 + 70 * MINUTE;
+    await budget.record('k', 500_000);
+    expect(await budget.check('k')).toEqual({ allowed: true });
+  });
+
+  it('runaway: more than factor x the baseline rate, scaled to the recent window; the boundary itself is allowed', async () => {
+    const { clock, store, budget } = budgetAt();
+    // Baseline hour [T0, T0+60m): 6000 tokens -> 1000 per 10 minutes -> limit 10 000 in the recent window.
+    for (let m = 0; m < 60; m += 10) await store.add('k', 1000, T0 + m * MINUTE);
+    clock.now = T0 + 70 * MINUTE;
+    await store.add('k', 10_000, clock.now - 5 * MINUTE);
+    expect(await budget.check('k')).toEqual({ allowed: true });
+    await budget.record('k', 1);
+    const verdict = await budget.check('k');
+    expect(verdict).toMatchObject({ allowed: false, reason: 'runaway', retryAfterMs: 60_000 });
+    expect((verdict as { message: string }).message).toMatch(/10x/);
+    // Another key is untouched.
+    expect(await budget.check('other')).toEqual({ allowed: true });
+  });
+
+  it('below minTokens in the recent window a key is never called runaway', async () => {
+    const { clock, store, budget } = budgetAt({ runaway: { ...OPTIONS.runaway, minTokens: 5000 } });
+    await store.add('k', 6, T0);
+    clock.now = T0 + 70 * MINUTE;
+    await budget.record('k', 4999);
+    expect(await budget.check('k')).toEqual({ allowed: true });
+    await budget.record('k', 1);
+    expect(await budget.check('k')).toMatchObject({ allowed: false, reason: 'runaway' });
+  });
+
+  it('the recent window does not count as baseline: a spike right after a quiet hour is caught', async () => {
+    const { clock, store, budget } = budgetAt();
+    await store.add('k', 600, T0); // quiet baseline: 100 per 10 minutes
+    clock.now = T0 + 70 * MINUTE;
+    await budget.record('k', 1200);
+    expect(await budget.check('k')).toMatchObject({ allowed: false, reason: 'runaway' });
+    // Once the spike has become the baseline (it left the recent window), the key is allowed again.
+    clock.now += 11 * MINUTE;
+    expect(await budget.check('k')).toEqual({ allowed: true });
+  });
+
+  it('budget: exhausted at tokensPerWindow, Retry-After capped at a minute, free again after the window', async () => {
+    const { clock, budget } = budgetAt({ tokensPerWindow: 100, windowMs: 5 * MINUTE });
+    await budget.record('k', 99);
+    expect(await budget.check('k')).toEqual({ allowed: true });
+    await budget.record('k', 1);
+    expect(await budget.check('k')).toMatchObject({ allowed: false, reason: 'budget', retryAfterMs: 60_000 });
+    clock.now += 6 * MINUTE;
+    expect(await budget.check('k')).toEqual({ allowed: true });
+  });
+
+  it('property: the verdict is the documented formula over bucketed sums', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 20_000 }), fc.integer({ min: 0, max: 50_000 }), async (baseline, recent) => {
+        const { clock, store, budget } = budgetAt();
+        await store.add('k', baseline, T0 + 30 * MINUTE);
+        clock.now = T0 + 70 * MINUTE;
+        await store.add('k', recent, clock.now - MINUTE);
+        const runaway = recent >= OPTIONS.runaway.minTokens && baseline > 0 && recent > (10 * baseline) / 6;
+        const verdict = await budget.check('k');
+        expect(verdict.allowed).toBe(!runaway);
+        if (!verdict.allowed) expect(verdict.reason).toBe('runaway');
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('token budget over HTTP (injected service clock)', () => {
+  let stack: Stack | undefined;
+  afterEach(async () => {
+    await stack?.close();
+    stack = undefined;
+  });
+  const clock = { now: T0 };
+  const totalOf = async (res: Response) => ((await res.json()) as { usage: { total_tokens: number } }).usage.total_tokens;
+
+  it('a runaway key is cut off (429 token_budget_exceeded, metric, log line) while another key keeps working', async () => {
+    const logs: string[] = [];
+    const minTokens = 300;
+    stack = await startStack({
+      logs,
+      service: { now: () => clock.now },
+      agreement: fastAgreement((a) => {
+        a.rateLimits.requestsPerMinute = 10_000;
+        a.tokenBudget.runaway.minTokens = minTokens;
+      }),
+    });
+    const s = stack;
+    const { factor, recentWindowMs, baselineWindowMs } = fastAgreement().tokenBudget.runaway;
+
+    // A steady baseline hour: one request every 5 minutes.
+    clock.now = T0;
+    let baseline = 0;
+    for (let m = 0; m < 60; m += 5) {
+      clock.now = T0 + m * MINUTE;
+      const res = await s.chat(ask(`steady question ${m}`));
+      expect(res.status).toBe(200);
+      baseline += await totalOf(res);
+    }
+    // Ten minutes later (the recent window is empty, the baseline window holds the hour), the bot goes wild.
+    clock.now = T0 + 70 * MINUTE;
+    const limit = (factor * baseline * recentWindowMs) / baselineWindowMs;
+    let recent = 0;
+    let allowed = 0;
+    let rejected: Response | undefined;
+    for (let i = 0; i < 200 && !rejected; i++) {
+      const expectRunaway = recent >= minTokens && recent > limit;
+      const res = await s.chat(ask(`spike question number ${i}, please answer at length`));
+      if (res.status === 429) {
+        expect(expectRunaway).toBe(true);
+        rejected = res;
+        break;
+      }
+      expect(res.status, `request ${i}: ${recent} recent tokens vs limit ${limit}`).toBe(200);
+      expect(expectRunaway).toBe(false);
+      recent += await totalOf(res);
+      allowed++;
+    }
+    expect(rejected).toBeDefined();
+    expect(allowed).toBeGreaterThan(1);
+    const body = await rejected!.json();
+    expect(body.error.code).toBe('token_budget_exceeded');
+    expect(body.error.message).toMatch(/baseline/);
+    expect(Number(rejected!.headers.get('retry-after'))).toBe(60);
+    // The upstream is not called for a rejected request.
+    const calls = s.sim.recorder.attempts().length;
+    expect((await s.chat(ask('still wild'))).status).toBe(429);
+    expect(s.sim.recorder.attempts()).toHaveLength(calls);
+
+    // Another key, same moment: unaffected.
+    expect((await s.chat(ask('other team question'), { key: OTHER_KEY })).status).toBe(200);
+
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toMatch(/llm_token_budget_rejections_total\{reason="runaway"\} 2/);
+    expect(metrics).not.toMatch(/llm_token_budget_rejections_total\{reason="budget"\} [1-9]/);
+    const lines = logs.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const rejections = lines.filter((l) => l.msg === 'request' && l.status === 429);
+    expect(rejections.length).toBe(2);
+    expect(rejections[0]).toMatchObject({ keyId: 'team-a', model: 'gpt-4o-mini' });
+    // Never the key or the prompt in a log.
+    expect(logs.join('\n')).not.toContain(TEST_KEY);
+    expect(logs.join('\n')).not.toContain('spike question');
+
+    // Once the spike has left the recent window, the key works again.
+    clock.now += 11 * MINUTE;
+    expect((await s.chat(ask('calm again'))).status).toBe(200);
+  });
+
+  it('a small budget is used up: 429 token_budget_exceeded with Retry-After, per key, until the window passes', async () => {
+    const windowMs = 5 * MINUTE;
+    stack = await startStack({
+      service: { now: () => clock.now },
+      agreement: fastAgreement((a) => {
+        a.tokenBudget.tokensPerWindow = 150;
+        a.tokenBudget.windowMs = windowMs;
+      }),
+    });
+    const s = stack;
+    clock.now = T0;
+    let used = 0;
+    let i = 0;
+    for (; used < 150; i++) {
+      const res = await s.chat(ask(`question ${i}`));
+      expect(res.status).toBe(200);
+      used += await totalOf(res);
+    }
+    expect(i).toBeGreaterThan(1);
+    const res = await s.chat(ask('one more'));
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBe(60);
+    const body = await res.json();
+    expect(body.error.code).toBe('token_budget_exceeded');
+    expect(body.error.message).toMatch(/150 tokens per 300s/);
+    expect(await (await fetch(`${s.url}/metrics`)).text()).toMatch(/llm_token_budget_rejections_total\{reason="budget"\} 1/);
+    expect((await s.chat(ask('other key'), { key: OTHER_KEY })).status).toBe(200);
+    clock.now += windowMs + MINUTE;
+    expect((await s.chat(ask('new window'))).status).toBe(200);
+  });
+
+  it('a budget rejection still carries the rate-limit headers', async () => {
+    stack = await startStack({
+      service: { now: () => clock.now },
+      agreement: fastAgreement((a) => (a.tokenBudget.tokensPerWindow = 1)),
+    });
+    clock.now = T0;
+    expect((await stack.chat(ask('first'))).status).toBe(200);
+    const res = await stack.chat(ask('second'));
+    expect(res.status).toBe(429);
+    expect(res.headers.get('x-ratelimit-remaining-requests')).toMatch(/^\d+$/);
+  });
+});
