@@ -2,6 +2,8 @@ import type { Agreement } from '@llmgw/contract';
 import type { ChatJobPayload } from '../chat/handler.ts';
 import type { CompletionBody } from '../chat/wire.ts';
 import { memoryJobQueue, memoryStores } from './memory/index.ts';
+import { redisStores, type JobTuning } from './redis/index.ts';
+import type { RedisClientTuning } from './redis/client.ts';
 import type { JobQueue, SharedStores } from './types.ts';
 
 export interface OpenStoresOptions {
@@ -10,6 +12,10 @@ export interface OpenStoresOptions {
   agreement: Agreement;
   /** Told about every store failure (metric + log line). */
   reportStoreError: (store: string, error: unknown) => void;
+  /** Told when the Redis connection is lost and when it is back (a log line); Redis only. */
+  onConnectionChange?: (state: 'down' | 'up', error?: unknown) => void;
+  /** Redis only: key prefix, client timeouts, worker lock/stall timing (defaults in ./redis). */
+  redis?: { keyPrefix?: string; client?: RedisClientTuning; jobs?: JobTuning; healthTimeoutMs?: number };
 }
 
 export interface OpenedStores {
@@ -20,8 +26,22 @@ export interface OpenedStores {
 /** Chooses the shared-state implementation once at start: memory by default, Redis when REDIS_URL is set. */
 export async function openStores(options: OpenStoresOptions): Promise<OpenedStores> {
   const { agreement } = options;
+  const async = agreement.fallback.async;
   if (options.redisUrl) {
-    throw new Error('REDIS_URL is set but the Redis stores are not available in this build');
+    // No wait for the connection: a Redis that is down at start is the same
+    // case as one that goes down later (policy applies, reconnects by itself).
+    const { stores, jobs } = redisStores<ChatJobPayload, CompletionBody>({
+      url: options.redisUrl,
+      requestsPerMinute: agreement.rateLimits.requestsPerMinute,
+      tokensPerMinute: agreement.rateLimits.tokensPerMinute,
+      jobs: { maxAttempts: async.maxAttempts, backoffMs: async.backoffMs, resultTtlMs: async.resultTtlMs, ...options.redis?.jobs },
+      keyPrefix: options.redis?.keyPrefix,
+      client: options.redis?.client,
+      healthTimeoutMs: options.redis?.healthTimeoutMs,
+      reportStoreError: options.reportStoreError,
+      onConnectionChange: options.onConnectionChange,
+    });
+    return { stores, jobs };
   }
   return {
     stores: memoryStores({
@@ -30,9 +50,9 @@ export async function openStores(options: OpenStoresOptions): Promise<OpenedStor
       cacheMaxEntries: agreement.fallback.cache.maxEntries,
     }),
     jobs: memoryJobQueue<ChatJobPayload, CompletionBody>({
-      maxAttempts: agreement.fallback.async.maxAttempts,
-      backoffMs: agreement.fallback.async.backoffMs,
-      resultTtlMs: agreement.fallback.async.resultTtlMs,
+      maxAttempts: async.maxAttempts,
+      backoffMs: async.backoffMs,
+      resultTtlMs: async.resultTtlMs,
     }),
   };
 }
