@@ -100,11 +100,12 @@ export function bullJobQueue<P, R>(options: BullJobQueueOptions): JobQueue<P, R>
     },
     async get(id) {
       return connected('read a job', async () => {
+        // State first, then the job: a job that finishes between the two reads
+        // shows as running once more, never as succeeded without its result.
+        const mapped = STATE_OF[await queue.getJobState(id)];
+        if (!mapped) return undefined;
         const job = (await queue.getJob(id)) as Job<P, R> | undefined;
-        if (!job) return undefined;
-        const state = await job.getState();
-        const mapped = STATE_OF[state];
-        return mapped ? toRecord(job, mapped) : undefined;
+        return job ? toRecord(job, mapped) : undefined;
       });
     },
     startWorker(processor: JobProcessor<P, R>) {
