@@ -84,6 +84,26 @@ describe('openai SDK: answers', () => {
     expect(typeof parsed.needs_human).toBe('boolean');
   });
 
+  it('streamed json_schema chat: the chunks join to JSON that fits, from the model that answered', async () => {
+    const schema = { type: 'object', required: ['answer'], additionalProperties: false, properties: { answer: { type: 'string' } } };
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: user('Is the store open on Sunday?'),
+      response_format: { type: 'json_schema', json_schema: { name: 'short_answer', schema, strict: true } },
+      stream: true,
+    });
+    let text = '';
+    const models = new Set<string>();
+    for await (const chunk of stream) {
+      models.add(chunk.model);
+      text += chunk.choices[0]?.delta?.content ?? '';
+    }
+    expect([...models]).toEqual(['gpt-4o-mini']);
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    expect(Object.keys(parsed)).toEqual(['answer']);
+    expect(typeof parsed.answer).toBe('string');
+  });
+
   it('models.list(): the served models, paginated the SDK way', async () => {
     const ids: string[] = [];
     for await (const model of client.models.list()) {
