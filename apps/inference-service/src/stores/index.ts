@@ -15,7 +15,7 @@ export interface OpenStoresOptions {
   /** Told when the Redis connection is lost and when it is back (a log line); Redis only. */
   onConnectionChange?: (state: 'down' | 'up', error?: unknown) => void;
   /** Redis only: key prefix, client timeouts, worker lock/stall timing (defaults in ./redis). */
-  redis?: { keyPrefix?: string; client?: RedisClientTuning; jobs?: JobTuning; healthTimeoutMs?: number };
+  redis?: { keyPrefix?: string; client?: RedisClientTuning; jobs?: JobTuning; healthTimeoutMs?: number; startupWaitMs?: number };
 }
 
 export interface OpenedStores {
@@ -28,9 +28,7 @@ export async function openStores(options: OpenStoresOptions): Promise<OpenedStor
   const { agreement } = options;
   const async = agreement.fallback.async;
   if (options.redisUrl) {
-    // No wait for the connection: a Redis that is down at start is the same
-    // case as one that goes down later (policy applies, reconnects by itself).
-    const { stores, jobs } = redisStores<ChatJobPayload, CompletionBody>({
+    const { stores, jobs, connected } = redisStores<ChatJobPayload, CompletionBody>({
       url: options.redisUrl,
       requestsPerMinute: agreement.rateLimits.requestsPerMinute,
       tokensPerMinute: agreement.rateLimits.tokensPerMinute,
@@ -41,6 +39,10 @@ export async function openStores(options: OpenStoresOptions): Promise<OpenedStor
       reportStoreError: options.reportStoreError,
       onConnectionChange: options.onConnectionChange,
     });
+    // Wait a moment for the first connection so the first requests see shared
+    // limits; a Redis still down after that is the same case as one that goes
+    // down later: the failure policy applies and the client reconnects by itself.
+    if (!(await connected(options.redis?.startupWaitMs))) options.reportStoreError('rate_limit', new Error(`Redis at start-up: not reachable yet; serving under LLM_STORE_FAILURE policy`));
     return { stores, jobs };
   }
   return {

@@ -28,7 +28,7 @@ function retryStrategy(maxDelayMs: number) {
 }
 
 /**
- * The client for rate limits, token usage, cache and enqueueing: every command
+ * The client for rate limits, token usage and cache: every command
  * fails fast while Redis is unreachable (no offline queue, short timeouts, one
  * try), so the admission policy (fail open or closed) decides instead of a hang.
  */
@@ -41,6 +41,26 @@ export function requestPathClient(url: string, tuning: RedisClientTuning = {}, w
       connectTimeout: tuning.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       retryStrategy: retryStrategy(tuning.maxReconnectDelayMs ?? DEFAULT_MAX_RECONNECT_DELAY_MS),
       connectionName: 'llmgw-request-path',
+    }),
+    watch,
+  );
+}
+
+/**
+ * The client for the queue's request-path calls (enqueue, read, counts):
+ * fails at once while disconnected (no offline queue), but has no command
+ * timeout, because BullMQ's one-time set-up on it (scripts, version check)
+ * must not be lost to a slow moment: a rejected set-up would disable the
+ * queue for good. Callers bound each call themselves (withTimeout).
+ */
+export function queueClient(url: string, tuning: RedisClientTuning = {}, watch?: ConnectionWatch): Redis {
+  return watched(
+    new Redis(url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: tuning.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      retryStrategy: retryStrategy(tuning.maxReconnectDelayMs ?? DEFAULT_MAX_RECONNECT_DELAY_MS),
+      connectionName: 'llmgw-jobs-queue',
     }),
     watch,
   );

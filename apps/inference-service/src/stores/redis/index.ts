@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { JobQueue, SharedStores } from '../types.ts';
-import { closeClient, requestPathClient, withTimeout, workerClient, type RedisClientTuning } from './client.ts';
+import { closeClient, queueClient, requestPathClient, withTimeout, workerClient, type RedisClientTuning } from './client.ts';
 import { bullJobQueue, type BullJobQueueOptions } from './job-queue.ts';
 import { redisRateLimiter } from './rate-limiter.ts';
 import { redisResponseCache } from './response-cache.ts';
@@ -12,6 +12,8 @@ export const DEFAULT_KEY_PREFIX = 'llmgw';
 export const DEFAULT_HEALTH_TIMEOUT_MS = 500;
 /** Worker connection trouble is reported at most this often (it retries on its own meanwhile). */
 export const WORKER_ERROR_REPORT_INTERVAL_MS = 30_000;
+/** How long start-up waits for the first connection before serving anyway (the failure policy then applies). */
+export const DEFAULT_STARTUP_WAIT_MS = 2000;
 
 export type JobTuning = Pick<
   BullJobQueueOptions,
@@ -40,6 +42,8 @@ export interface RedisStores<P, R> {
   jobs: JobQueue<P, R>;
   /** The request-path client (tests, diagnostics). */
   client: Redis;
+  /** Resolves once connected, or false after `timeoutMs` (never rejects). */
+  connected(timeoutMs?: number): Promise<boolean>;
 }
 
 /**
@@ -62,9 +66,10 @@ export function redisStores<P, R>(options: RedisStoresOptions): RedisStores<P, R
     options.reportStoreError('async_jobs', err);
   };
   const workerTemplates: Redis[] = [];
+  const jobsClient = queueClient(options.url, options.client);
   const jobs = bullJobQueue<P, R>({
     ...options.jobs,
-    client,
+    client: jobsClient,
     prefix,
     workerConnection: () => {
       // BullMQ duplicates it into the worker's own (main and blocking) connections.
@@ -91,11 +96,30 @@ export function redisStores<P, R>(options: RedisStoresOptions): RedisStores<P, R
     async close() {
       await jobs.close();
       for (const t of workerTemplates) t.disconnect();
-      await closeClient(client);
+      await Promise.all([closeClient(jobsClient), closeClient(client)]);
     },
   };
-  return { stores, jobs, client };
+  const connected = async (timeoutMs = DEFAULT_STARTUP_WAIT_MS): Promise<boolean> => {
+    const results = await Promise.all([client, jobsClient].map((c) => readyWithin(c, timeoutMs)));
+    return results.every(Boolean);
+  };
+  return { stores, jobs, client, connected };
 }
 
 export { redisRateLimiter, redisResponseCache, redisTokenUsage, bullJobQueue };
-export { requestPathClient, workerClient, type RedisClientTuning } from './client.ts';
+export { queueClient, requestPathClient, workerClient, type RedisClientTuning } from './client.ts';
+
+function readyWithin(client: Redis, timeoutMs: number): Promise<boolean> {
+  if (client.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      resolve(ok);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    timer.unref?.();
+    client.on('ready', onReady);
+  });
+}

@@ -19,7 +19,7 @@ export const DEFAULT_OPERATION_TIMEOUT_MS = 1000;
 export const DEFAULT_CLOSE_GRACE_MS = 5000;
 
 export interface BullJobQueueOptions {
-  /** Request-path client (fail-fast): used for enqueue, get and counts, shared, never closed here. */
+  /** Client for enqueue, get and counts (no offline queue; see queueClient), shared, never closed here. */
   client: Redis;
   /** Template for the worker's connections (maxRetriesPerRequest: null); BullMQ duplicates it. */
   workerConnection: () => Redis;
@@ -85,8 +85,8 @@ export function bullJobQueue<P, R>(options: BullJobQueueOptions): JobQueue<P, R>
   let worker: Worker<P, R> | undefined;
   let closing: Promise<void> | undefined;
 
-  // The request-path client has no offline queue: while it is not connected a
-  // call would wait for BullMQ's connection forever, so refuse at once.
+  // While the client is not connected a call would wait for BullMQ's
+  // connection set-up indefinitely: refuse at once, and bound the rest.
   const connected = <T>(what: string, run: () => Promise<T>): Promise<T> => {
     if (options.client.status !== 'ready') return Promise.reject(new Error(`Redis is not connected (${options.client.status}); cannot ${what}`));
     return withTimeout(run(), timeoutMs, `job queue ${what}`);
