@@ -68,6 +68,8 @@ interface RequestRecord {
   fallback?: string;
   promptTokens?: number;
   completionTokens?: number;
+  /** The error code of a non-2xx answer (e.g. token_budget_exceeded vs rate_limit_exceeded). */
+  code?: string;
   /** Streams finish after the handler returns: the record is closed at stream end. */
   deferred: boolean;
   finished: boolean;
@@ -186,8 +188,8 @@ export function createService(options: ServiceOptions): Service {
     metrics.requestFinished(record.model, status, latency / 1000);
     if (record.promptTokens !== undefined) metrics.genAiOperation(record.model, latency / 1000);
     if (record.span) endSpan(record.span, { httpStatus: status, fallbackStrategy: record.fallback, inputTokens: record.promptTokens, outputTokens: record.completionTokens, errorType: status >= 500 ? String(status) : undefined });
-    logger.info(
-      requestLogFields({
+    logger.info({
+      ...requestLogFields({
         requestId: c?.get('requestId'),
         traceId: traceIdOf(record.span),
         keyId: c?.get('caller')?.id,
@@ -197,8 +199,8 @@ export function createService(options: ServiceOptions): Service {
         tokens: record.promptTokens === undefined ? undefined : { prompt: record.promptTokens, completion: record.completionTokens },
         fallbackStrategy: record.fallback,
       }),
-      'request',
-    );
+      code: record.code,
+    }, 'request');
     if (--inflight === 0) idle?.();
   };
 
@@ -244,6 +246,7 @@ export function createService(options: ServiceOptions): Service {
           if (record.deferred) finishRecord(record, facts.failed ? 502 : 200, c);
         },
       });
+      if ('body' in result && result.status >= 400) record.code = (result.body as { error: { code: string } }).error.code;
       if ('sse' in result) {
         // Closed by `report` when the stream ends (or by the stream's cancel).
         record.deferred = streamed;
@@ -312,6 +315,8 @@ export function createService(options: ServiceOptions): Service {
     const error = isGatewayError(err) ? err : undefined;
     if (!error) logger.error({ requestId: c.get('requestId'), err: { name: (err as Error).name, message: (err as Error).message, stack: (err as Error).stack } }, 'unhandled error');
     const e = error ?? new GatewayError({ code: 'internal_error', message: 'An unexpected error occurred; the request id identifies it in the logs.' });
+    const record = c.get('record');
+    if (record) record.code = e.code;
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (e.retryAfterMs !== undefined) headers['retry-after'] = String(Math.ceil(e.retryAfterMs / 1000));
     return c.body(JSON.stringify(e.toEnvelope()), e.status as 400, headers);

@@ -105,7 +105,9 @@ export function createChatHandler(deps: ChatHandlerDeps) {
   const cacheKeyOf = compileCacheKey(deps.cacheKeyTemplate);
 
   function errorResult(error: GatewayError, headers: Record<string, string>): ChatResult {
-    const h: Record<string, string> = error.retryAfterMs !== undefined ? { ...headers, 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) } : { ...headers };
+    // The contract promises Retry-After on 429 and 503: without a hint from upstream, 1 s.
+    const retryAfterMs = error.retryAfterMs ?? (error.status === 429 || error.status === 503 ? DEFAULT_RETRY_AFTER_MS : undefined);
+    const h: Record<string, string> = retryAfterMs !== undefined ? { ...headers, 'retry-after': String(Math.ceil(retryAfterMs / 1000)) } : { ...headers };
     // The service already retried and failed over towards the models: a client
     // retrying at once would multiply the load (one place per hop).
     if (error.status >= 500) h['x-should-retry'] = 'false';
@@ -198,7 +200,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
       }
       const fallback: FallbackInfo = { strategy: outcome.strategy, degraded: true };
       const usage = { promptTokens: 0, completionTokens: 0 };
-      if (body.stream) return { status: 200, sse: bufferedStream(id, outcome.content, outcome.model, 'stop', usage, includeUsage(body), fallback), headers: h };
+      if (body.stream) return { status: 200, sse: bufferedStream(id, { model: outcome.model, content: outcome.content, finishReason: 'stop', usage, withUsage: includeUsage(body), fallback }), headers: h };
       return { status: 200, body: completionBody(id, outcome.model, outcome.content, 'stop', usage, fallback), headers: h };
     };
 
@@ -218,7 +220,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     const h = fallback ? { ...headers, 'x-llm-fallback': fallback.strategy } : headers;
     if (body.stream) {
       // Structured + stream: validated as a whole first, then streamed (never stream unvalidated JSON).
-      return { status: 200, sse: bufferedStream(id, answer.content, answer.candidate.requested, answer.finishReason, answer.usage, includeUsage(body), fallback), headers: h };
+      return { status: 200, sse: bufferedStream(id, { model: answer.candidate.requested, content: answer.content, finishReason: answer.finishReason, usage: answer.usage, withUsage: includeUsage(body), fallback }), headers: h };
     }
     return { status: 200, body: completionBody(id, answer.candidate.requested, answer.content, answer.finishReason, answer.usage, fallback), headers: h };
   }
@@ -303,6 +305,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
   return handle;
 }
 
+const DEFAULT_RETRY_AFTER_MS = 1000;
 const STATUSES = new Set([400, 401, 403, 404, 408, 413, 415, 422, 429, 500, 502, 503, 504]);
 
 /** Request-specific errors stay errors; only failures of the models are rescued by degraded answers. */
@@ -313,21 +316,16 @@ function isFallbackWorthy(error: GatewayError): boolean {
 /** A whole answer sent as a stream: role, content, finish, usage, [DONE]. */
 function bufferedStream(
   id: string,
-  model: string,
-  content: string,
-  finishReason: Answer['finishReason'],
-  usage: TokenUsage,
-  withUsage: boolean,
-  fallback: FallbackInfo | undefined,
+  answer: { model: string; content: string; finishReason: Answer['finishReason']; usage: TokenUsage; withUsage: boolean; fallback: FallbackInfo | undefined },
 ): ReadableStream<Uint8Array> {
   const encoder = new ChunkEncoder(id);
-  encoder.answeringModel(model, fallback);
+  encoder.answeringModel(answer.model, answer.fallback);
   return new ReadableStream({
     start(controller) {
       controller.enqueue(encoder.role());
-      if (content) controller.enqueue(encoder.delta(content));
-      controller.enqueue(encoder.finish(finishReason));
-      if (withUsage) controller.enqueue(encoder.usage(usage));
+      if (answer.content) controller.enqueue(encoder.delta(answer.content));
+      controller.enqueue(encoder.finish(answer.finishReason));
+      if (answer.withUsage) controller.enqueue(encoder.usage(answer.usage));
       controller.enqueue(encoder.done());
       controller.close();
     },
