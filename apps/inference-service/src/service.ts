@@ -64,7 +64,12 @@ export interface ServiceOptions {
 /** What a request leaves behind for its metric and log line. */
 interface RequestRecord {
   start: number;
+  /** The requested model's registry entry: the metrics label (an SLO belongs to what was asked for). */
   model: string;
+  /** Who answered (a fallback's name when one did), for the log line and span. */
+  answeredBy?: string;
+  /** Only chat completions are counted in llm_requests_total (job polls would skew the rates). */
+  chat: boolean;
   fallback?: string;
   promptTokens?: number;
   completionTokens?: number;
@@ -185,15 +190,17 @@ export function createService(options: ServiceOptions): Service {
     if (record.finished) return;
     record.finished = true;
     const latency = now() - record.start;
-    metrics.requestFinished(record.model, status, latency / 1000);
-    if (record.promptTokens !== undefined) metrics.genAiOperation(record.model, latency / 1000);
-    if (record.span) endSpan(record.span, { httpStatus: status, fallbackStrategy: record.fallback, inputTokens: record.promptTokens, outputTokens: record.completionTokens, errorType: status >= 500 ? String(status) : undefined });
+    if (record.chat) {
+      metrics.requestFinished(record.model, status, latency / 1000);
+      if (record.promptTokens !== undefined) metrics.genAiOperation(record.model, latency / 1000);
+    }
+    if (record.span) endSpan(record.span, { httpStatus: status, responseModel: record.answeredBy, fallbackStrategy: record.fallback, inputTokens: record.promptTokens, outputTokens: record.completionTokens, errorType: status >= 500 ? String(status) : undefined });
     logger.info({
       ...requestLogFields({
         requestId: c?.get('requestId'),
         traceId: traceIdOf(record.span),
         keyId: c?.get('caller')?.id,
-        model: record.model,
+        model: record.answeredBy ?? record.model,
         status,
         latencyMs: latency,
         tokens: record.promptTokens === undefined ? undefined : { prompt: record.promptTokens, completion: record.completionTokens },
@@ -209,7 +216,7 @@ export function createService(options: ServiceOptions): Service {
   app.use('/v1/*', async function observe(c, next) {
     inflight++;
     metrics.requestStarted();
-    const record: RequestRecord = { start: now(), model: 'none', deferred: false, finished: false };
+    const record: RequestRecord = { start: now(), model: 'other', chat: c.req.path === '/v1/chat/completions', deferred: false, finished: false };
     if (options.tracing) {
       record.span = startRequestSpan(`${c.req.method} ${c.req.routePath}`, {}, extractContext(c.req.raw.headers));
     }
@@ -229,6 +236,7 @@ export function createService(options: ServiceOptions): Service {
       const record = c.get('record');
       const caller = c.get('caller');
       record.model = registry.resolve(input.body.model)?.name ?? 'other';
+      record.span?.setAttribute('gen_ai.request.model', input.body.model);
       const streamed = input.body.stream === true;
       const result = await chat({
         body: input.body as Parameters<typeof chat>[0]['body'],
@@ -239,7 +247,7 @@ export function createService(options: ServiceOptions): Service {
         upstreamHeaders: record.span ? injectHeaders({} as Record<string, string>, contextWithSpan(record.span)) : undefined,
         tracer: record.span?.isRecording() ? attemptTracer(record.span) : undefined,
         report: (facts) => {
-          record.model = facts.model;
+          record.answeredBy = facts.model;
           record.fallback = facts.fallback;
           record.promptTokens = facts.usage?.promptTokens;
           record.completionTokens = facts.usage?.completionTokens;

@@ -27,7 +27,8 @@ export function chatTelemetry(metrics: GatewayMetrics, logger: Logger): ChatTele
   return {
     attempt(r) {
       metrics.upstreamAttempt(r.provider, r.candidate, r.outcome, r.durationMs / 1000);
-      if (r.outcome !== 'success' && r.error) {
+      // A caller that went away is not an upstream failure worth a warning.
+      if (r.outcome !== 'success' && r.outcome !== 'aborted' && r.error) {
         const e = r.error as GatewayError;
         logger.warn({ model: r.candidate, provider: r.provider, attempt: r.attempt, outcome: r.outcome, code: e.code, kind: e.kind, status: e.status }, 'upstream attempt failed');
       }
@@ -77,8 +78,15 @@ export function attemptTracer(requestSpan: Span): AttemptTracer {
       const headers = injectHeaders({} as Record<string, string>, contextWithSpan(span));
       return {
         headers,
-        end(outcome, error) {
-          endSpan(span, { outcome, errorType: error ? (error.kind === 'http' ? String(error.status) : error.kind) : undefined });
+        end(outcome, error, facts) {
+          endSpan(span, {
+            outcome,
+            errorType: error ? (error.kind === 'http' ? String(error.status) : error.kind) : undefined,
+            responseModel: facts?.finishReason ? candidate.upstreamModel : undefined,
+            inputTokens: facts?.usage?.promptTokens,
+            outputTokens: facts?.usage?.completionTokens,
+            finishReasons: facts?.finishReason ? [facts.finishReason] : undefined,
+          });
         },
       };
     },

@@ -36,7 +36,13 @@ export interface AttemptContext {
 }
 
 export interface AttemptTracer {
-  start(candidate: Candidate, attempt: number): { headers: Record<string, string>; end(outcome: AttemptOutcome, error?: GatewayError): void };
+  start(candidate: Candidate, attempt: number): { headers: Record<string, string>; end(outcome: AttemptOutcome, error?: GatewayError, facts?: AttemptFacts): void };
+}
+
+/** What a successful attempt produced, for its span. */
+export interface AttemptFacts {
+  finishReason?: string;
+  usage?: { promptTokens: number; completionTokens: number };
 }
 
 /**
@@ -68,7 +74,7 @@ export async function withRetries<T>(
     const span = ctx.tracer?.start(candidate, attempt);
     try {
       const result = await guard.run((signal) => fn(attempt, signal, timeouts, span ? span.headers : ctx.headers), ctx.signal);
-      span?.end('success');
+      span?.end('success', undefined, result as AttemptFacts);
       ctx.telemetry.attempt({ candidate: candidate.name, provider: candidate.provider.name, attempt, outcome: 'success', durationMs: ctx.now() - started });
       return result;
     } catch (err) {

@@ -141,8 +141,9 @@ describe('Prometheus scraping the service', () => {
     const perModel = await query('llm_requests_total{status=~"200|400"}');
     const count = (model: string, status: string) => Number(perModel.find((s) => s.metric.model === model && s.metric.status === status)?.value[1] ?? 0);
     expect(count('gpt-4o', '200')).toBe(SENT.direct200);
-    // A fallback answer is labelled by the model that answered.
-    expect(count('llama-3.2-70b', '200')).toBe(SENT.fallback200);
+    // Requests are labelled by the model asked for (its SLO), even when a fallback answered.
+    expect(count('gpt-4o-mini', '200')).toBe(SENT.fallback200);
+    expect(count('llama-3.2-70b', '200')).toBe(0);
     expect(count('claude-3.5-sonnet', '400')).toBe(SENT.upstream400);
     // Every request was timed in the histogram.
     const [hist] = await query('sum(llm_request_duration_seconds_count)');

@@ -26,6 +26,11 @@ export interface StreamDecoder {
   end(out: UpstreamStreamEvent[]): boolean;
 }
 
+/** The most trailer bytes read after a finished answer before the socket is given up. */
+const TRAILER_LIMIT_BYTES = 64 * 1024;
+/** One shared reason for cancelled streams (an Error per cancel would capture a stack each time). */
+const CANCELLED = new Error('stream cancelled');
+
 export const MALFORMED: UpstreamStreamEvent = Object.freeze({ type: 'malformed' }) as UpstreamStreamEvent;
 
 export class SseUpstreamStream implements UpstreamStream {
@@ -35,6 +40,8 @@ export class SseUpstreamStream implements UpstreamStream {
   readonly #decoder: StreamDecoder;
   readonly #upstream: string;
   #used = false;
+  /** The decoder yielded the finish: the answer is complete, the rest is only trailer. */
+  #complete = false;
 
   constructor(upstream: string, call: UpstreamCall, body: Dispatcher.ResponseData['body'], decoder: StreamDecoder, rateLimit: RateLimitInfo | undefined) {
     this.#upstream = upstream;
@@ -54,7 +61,10 @@ export class SseUpstreamStream implements UpstreamStream {
   }
 
   cancel(): void {
-    this.#call.fail(abortedError(new Error('stream cancelled')));
+    // After a complete answer there is nothing to cancel: the trailer is being
+    // drained so the connection goes back to the pool (see the iterator's finally).
+    if (this.#complete) return;
+    this.#call.fail(abortedError(CANCELLED));
     this.#body.destroy();
   }
 
@@ -84,6 +94,7 @@ export class SseUpstreamStream implements UpstreamStream {
             else if (ev.type === 'finish') {
               call.gotFirstContent();
               finished = true;
+              this.#complete = true;
             }
             yield ev;
           }
@@ -117,7 +128,13 @@ export class SseUpstreamStream implements UpstreamStream {
       }
     } finally {
       call.end();
-      if (!ended) this.#body.destroy();
+      if (!ended) {
+        // A consumer that stops at the finish leaves the trailer ([DONE], the
+        // body's end) unread: drain it (bounded) so the keep-alive socket is
+        // reused instead of destroyed. Anything else is torn down.
+        if (finished) this.#body.dump({ limit: TRAILER_LIMIT_BYTES }).catch(() => {});
+        else this.#body.destroy();
+      }
     }
   }
 }
