@@ -36,7 +36,7 @@ import { createRegistry, type Registry } from './registry/registry.ts';
 import type { RoutesFile } from './registry/routes-file.ts';
 import { memoryJobQueue, memoryStores } from './stores/memory/index.ts';
 import type { JobQueue, SharedStores } from './stores/types.ts';
-import { attemptTracer, breakerEvents, chatTelemetry, storeErrorReporter } from './telemetry.ts';
+import { attemptTracer, breakerEvents, chatTelemetry, fallbackSpan, storeErrorReporter } from './telemetry.ts';
 
 export interface ServiceOptions {
   config: ServiceConfig;
@@ -246,6 +246,7 @@ export function createService(options: ServiceOptions): Service {
         allowDegraded: input.headers['x-llm-no-degraded'] !== 'true',
         upstreamHeaders: record.span ? injectHeaders({} as Record<string, string>, contextWithSpan(record.span)) : undefined,
         tracer: record.span?.isRecording() ? attemptTracer(record.span) : undefined,
+        traceFallback: record.span?.isRecording() ? (strategy) => fallbackSpan(record.span!, strategy) : undefined,
         report: (facts) => {
           record.answeredBy = facts.model;
           record.fallback = facts.fallback;

@@ -3,6 +3,7 @@ import {
   endSpan,
   injectHeaders,
   contextWithSpan,
+  getTracer,
   startAttemptSpan,
   type GatewayMetrics,
   type Logger,
@@ -91,4 +92,10 @@ export function attemptTracer(requestSpan: Span): AttemptTracer {
       };
     },
   };
+}
+
+/** A span marking the degraded fallback step that answered (rule_based, cache, async, polite). */
+export function fallbackSpan(requestSpan: Span, strategy: string): void {
+  const span = getTracer().startSpan(`fallback ${strategy}`, {}, contextWithSpan(requestSpan));
+  endSpan(span, { fallbackStrategy: strategy, outcome: 'success' });
 }

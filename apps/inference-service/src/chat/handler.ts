@@ -93,6 +93,8 @@ export interface ChatCall {
   upstreamHeaders?: Record<string, string>;
   /** Span per upstream attempt, when tracing records. */
   tracer?: AttemptTracer;
+  /** Records a span for a degraded fallback step that answered, when tracing records. */
+  traceFallback?: (strategy: string) => void;
   /** Receives what the log line and span need once known. */
   report?: (facts: { model: string; fallback?: string; usage?: TokenUsage; failed?: boolean }) => void;
 }
@@ -188,6 +190,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
       );
       if (!outcome) return errorResult(error, headers);
       deps.onFallback(outcome.strategy);
+      call.traceFallback?.(outcome.strategy);
       call.report?.({ model: route.name, fallback: outcome.strategy });
       const h = { ...headers, 'x-llm-fallback': outcome.strategy };
       if (outcome.kind === 'job') {

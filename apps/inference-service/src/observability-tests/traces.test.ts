@@ -99,3 +99,23 @@ describe('a retried request is one trace: consumer -> service -> simulator', () 
     expect(parsed.map((m) => m![2])).toEqual(attempts.map((a) => a.spanContext().spanId));
   });
 });
+
+describe('fallback steps are spans too', () => {
+  it('a rule-based answer leaves a "fallback rule_based" span under the request span', async () => {
+    exporter.reset();
+    stack.sim.setScenario({ rules: [{ model: '*', kind: 'outage' }] });
+    try {
+      const res = await stack.chat(ask('What is the price of the pro plan?'));
+      expect(res.headers.get('x-llm-fallback')).toBe('rule_based');
+      const spans = await spansUntil((s) => s.some((x) => x.name === 'fallback rule_based') && s.some((x) => x.kind === SERVER));
+      const fallback = spans.find((x) => x.name === 'fallback rule_based');
+      const request = spans.find((x) => x.kind === SERVER);
+      expect(fallback?.attributes['llm.fallback.strategy']).toBe('rule_based');
+      expect(fallback?.parentSpanContext?.spanId ?? (fallback as unknown as { parentSpanId?: string })?.parentSpanId).toBe(request?.spanContext().spanId);
+      // The failed model attempts are siblings under the same request span.
+      expect(spans.filter((x) => x.kind === CLIENT && x.attributes['llm.attempt.outcome'] === 'http_5xx').length).toBeGreaterThan(0);
+    } finally {
+      stack.sim.setScenario({ rules: [] });
+    }
+  });
+});
