@@ -28,6 +28,7 @@ export function chatTelemetry(metrics: GatewayMetrics, logger: Logger): ChatTele
   return {
     attempt(r) {
       metrics.upstreamAttempt(r.provider, r.candidate, r.outcome, r.durationMs / 1000);
+      if (r.wastedTokens) metrics.failedAttemptTokens(r.candidate, r.wastedTokens);
       // A caller that went away is not an upstream failure worth a warning.
       if (r.outcome !== 'success' && r.outcome !== 'aborted' && r.error) {
         const e = r.error as GatewayError;

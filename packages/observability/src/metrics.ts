@@ -128,6 +128,8 @@ export interface GatewayMetrics {
   addAsyncJobs(state: AsyncJobState, delta: number): void;
   /** `llm_stream_malformed_chunks_total{model}`. */
   streamMalformedChunk(model: string): void;
+  /** `llm_failed_attempt_tokens_total{model}`: tokens an attempt consumed before it failed (never billed as a completion). */
+  failedAttemptTokens(model: string, tokens: number): void;
   /** `llm_shared_store_errors_total{store}`. */
   sharedStoreError(store: SharedStore): void;
   /** Body and content type for `GET /metrics`. */
@@ -233,6 +235,9 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   const malformedChunks = new ChildCache1(
     counter('llm_stream_malformed_chunks_total', 'Malformed chunks seen in upstream streams.', ['model']),
   );
+  const failedTokens = new ChildCache1(
+    counter('llm_failed_attempt_tokens_total', 'Tokens consumed by upstream attempts that failed (e.g. a stream cut mid-answer), counted apart from completions.', ['model']),
+  );
   const storeErrors = new ChildCache1(
     counter('llm_shared_store_errors_total', 'Errors talking to a shared state store.', ['store']),
   );
@@ -335,6 +340,10 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
 
     streamMalformedChunk(model) {
       malformedChunks.get(boundModel(model)).inc();
+    },
+
+    failedAttemptTokens(model, tokens) {
+      if (tokens > 0) failedTokens.get(boundModel(model)).inc(finiteNonNegative(tokens));
     },
 
     sharedStoreError(store) {

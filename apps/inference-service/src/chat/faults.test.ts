@@ -179,6 +179,10 @@ describe('streaming never passes off a truncated answer', () => {
     expect(last.model).toBe('llama-3.2-70b');
     expect(last.fallback).toEqual({ strategy: 'alternative_model', degraded: false });
     expect(attempts(s, 'llama-3.2-70b')[0]!.lastMessageRole).toBe('assistant');
+    // The cut attempts' tokens are counted apart, never as completions of the primary.
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toMatch(/llm_failed_attempt_tokens_total\{model="gpt-4o-mini"\} [1-9]/);
+    expect(metrics).not.toMatch(/llm_tokens_used_total\{model="gpt-4o-mini",type="completion"\}/);
   });
 
   it('a stalled stream continues elsewhere after the idle timeout', async () => {

@@ -197,6 +197,7 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
 
     const { stream, first } = opened;
     if (sent !== '') ctx.telemetry.continuation(candidates[0]!.name, candidate.name);
+    const sentBefore = sent.length;
     try {
       let event: UpstreamStreamEvent | undefined = first;
       const iterator = stream[Symbol.asyncIterator]();
@@ -238,6 +239,8 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
         outcome: 'stream_error',
         durationMs: 0,
         error,
+        // What this attempt streamed before breaking was paid for upstream (estimated at ~4 chars a token).
+        wastedTokens: Math.ceil((sent.length - sentBefore) / 4),
       });
       if (sent === '') {
         // Nothing reached the caller yet: an ordinary failover.
