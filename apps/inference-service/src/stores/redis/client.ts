@@ -87,11 +87,14 @@ export function workerClient(url: string, tuning: RedisClientTuning = {}, watch?
  */
 function watched(client: Redis, watch: ConnectionWatch | undefined): Redis {
   let down = false;
-  client.on('error', (err: unknown) => {
+  const lost = (err: unknown) => {
     if (down) return;
     down = true;
     watch?.down(err);
-  });
+  };
+  client.on('error', lost);
+  // A server that closes the connection cleanly emits no error, only a reconnect.
+  client.on('reconnecting', () => lost(new Error('connection to Redis lost; reconnecting')));
   client.on('ready', () => {
     if (!down) return;
     down = false;
