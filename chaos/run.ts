@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { loadAssistant, type CreateAssistant } from './assistant.ts';
+import { createAssistant, type CreateAssistant } from './assistant.ts';
 import { capturingFetch } from './capture.ts';
 import { judge, summarise, type ModeStats } from './evaluate.ts';
 import { runLoad, sleep, type Sample } from './load.ts';
@@ -91,8 +91,7 @@ async function main(): Promise<void> {
   }, WATCHDOG_MS);
   watchdog.unref();
   const started = performance.now();
-  const { createAssistant, which } = await loadAssistant();
-  console.log(`chaos: ${smoke ? 'smoke' : 'full'} run, ${scenarios.length} scenarios x 2 modes, concurrency ${concurrency}, consumer: ${which}, node ${process.version}`);
+  console.log(`chaos: ${smoke ? 'smoke' : 'full'} run, ${scenarios.length} scenarios x 2 modes, concurrency ${concurrency}, consumer: apps/consumer, node ${process.version}`);
   const reference = await startReference();
   const results: ScenarioResult[] = [];
   try {
@@ -120,7 +119,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     node: process.version,
     machine: { cpus: cpus().length, model: cpus()[0]?.model },
-    consumer: which,
+    consumer: 'apps/consumer (createAssistant)',
     elapsedMs,
     settings: { concurrency, askDeadlineMs: ASK_DEADLINE_MS, slaTotalMs: SLA_TOTAL_MS, firstTokenMs: FIRST_TOKEN_MS, streamIdleMs: STREAM_IDLE_MS, halfOpenAfterMs: HALF_OPEN_AFTER_MS },
     passed,

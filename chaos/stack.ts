@@ -11,6 +11,17 @@ import { loadConfig, type ServiceConfig } from '../apps/inference-service/src/co
 import { defaultRoutes } from '../apps/inference-service/src/registry/registry.ts';
 import type { RoutesFile } from '../apps/inference-service/src/registry/routes-file.ts';
 import { startService, type RunningService } from '../apps/inference-service/src/server.ts';
+import { memoryStores } from '../apps/inference-service/src/stores/memory/index.ts';
+import { memoryTokenUsage } from '../apps/inference-service/src/stores/memory/token-usage.ts';
+
+/**
+ * Token-usage bucket width for the runaway scenario. The service's default
+ * in-memory store counts tokens in 60 s buckets whatever the configured
+ * windows, so second-long recent/baseline windows read the same bucket and
+ * the guard can never trip (reported in README.md); the chaos run injects a
+ * finer store through the service's public `stores` option.
+ */
+export const RUNAWAY_BUCKET_MS = 100;
 
 export const KEY_A = 'sk-chaos-a';
 export const KEY_B = 'sk-chaos-b';
@@ -111,10 +122,22 @@ export async function startChain(mode: Mode, scenario: Scenario, runaway?: Runaw
     logLevel: 'silent',
     shutdownGraceMs: 500,
   };
+  const agreement = chaosAgreement(mode, runaway);
+  const stores = runaway
+    ? {
+        ...memoryStores({
+          requestsPerMinute: agreement.rateLimits.requestsPerMinute,
+          tokensPerMinute: agreement.rateLimits.tokensPerMinute,
+          cacheMaxEntries: agreement.fallback.cache.maxEntries,
+        }),
+        tokenUsage: memoryTokenUsage({ bucketMs: RUNAWAY_BUCKET_MS }),
+      }
+    : undefined;
   const service = await startService({
     config,
+    ...(stores && { stores }),
     routes: chaosRoutes(mode, sim.url, fallbackJsonSchema),
-    agreement: chaosAgreement(mode, runaway),
+    agreement,
     logger: createLogger({ level: 'silent' }),
   });
   return {
