@@ -37,6 +37,8 @@ export const QUESTIONS = {
   structured: 'How do I reset my password?',
   cached: 'Do you ship to Norway?',
   deferred: 'Where is my parcel?',
+  /** Never asked before in any state: no cached answer can rescue it. */
+  unanswerable: 'Can I change the delivery address after dispatch?',
 } as const;
 
 export const RESPONSE_FORMAT = {

@@ -168,7 +168,7 @@ describe('support-assistant -> llm-inference-service', () => {
       .addInteraction()
       .given(STATES.llamaDown)
       .uponReceiving('a structured question to a model whose upstreams are all down')
-      .withRequest('POST', '/v1/chat/completions', (b) => b.headers(jsonHeaders(PACT_KEYS.consumer)).jsonBody(structuredRequest(QUESTIONS.structured, 'llama-3.2-70b')))
+      .withRequest('POST', '/v1/chat/completions', (b) => b.headers(jsonHeaders(PACT_KEYS.consumer)).jsonBody(structuredRequest(QUESTIONS.unanswerable, 'llama-3.2-70b')))
       .willRespondWith(503, (b) =>
         b
           .headers({ 'x-should-retry': equal('false'), 'retry-after': regex('^\\d+$', '1') })
@@ -176,7 +176,7 @@ describe('support-assistant -> llm-inference-service', () => {
       )
       .executeTest(async (server) => {
         const counted = countingFetch();
-        const a = await createAssistant({ serviceUrl: server.url, apiKey: PACT_KEYS.consumer, model: 'llama-3.2-70b', fetch: counted.fetch }).ask(QUESTIONS.structured);
+        const a = await createAssistant({ serviceUrl: server.url, apiKey: PACT_KEYS.consumer, model: 'llama-3.2-70b', fetch: counted.fetch }).ask(QUESTIONS.unanswerable);
         expect(a).toMatchObject({ source: 'consumer-fallback', needs_human: true, status: 503, error: 'upstream_unavailable' });
         expect(counted.calls).toHaveLength(1);
       });
