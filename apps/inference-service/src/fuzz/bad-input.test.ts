@@ -491,7 +491,8 @@ describe('bad input over HTTP (fast-check, fixed seed)', () => {
 
   it('rejects wrong content types (415) and oversized bodies (413)', async () => {
     const valid = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
-    const transport: Arbitrary<{ send: Send; statuses: number[]; names: RegExp }> = fc.oneof(
+    type Case = { send: Send; statuses: number[]; names: RegExp };
+    const transport: Arbitrary<Case> = fc.oneof<Arbitrary<Case>[]>(
       fc
         .constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=latin1', 'application/jsonx', 'text/json', '', 'application/xml')
         .map((type) => ({ send: { body: valid, headers: { 'content-type': type } }, statuses: [415], names: /Content-Type/ })),
