@@ -137,7 +137,7 @@ async function main(): Promise<void> {
     const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
     if (file) {
       profile = topFrames(join(profDir, file), ROOT);
-      log(`\nService CPU profile (${join('bench/results/profile', file)}), ${fmt(profile.totalMs, 0)} ms sampled, top frames by self time:`);
+      log(`\nService CPU profile (${join('bench/results/profile', file)}), ${fmt(profile.totalMs, 0)} ms busy (idle excluded), top frames by self time:`);
       for (const f of profile.frames) log(`  ${fmt(f.selfPct, 1).padStart(5)} %  ${fmt(f.selfMs, 0).padStart(6)} ms  ${f.frame}`);
       log('\nBy package / folder:');
       for (const f of profile.byArea) log(`  ${fmt(f.selfPct, 1).padStart(5)} %  ${f.frame}`);

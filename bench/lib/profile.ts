@@ -17,7 +17,7 @@ export interface Frame {
   /** `function (file:line)`, paths relative to the repository. */
   frame: string;
   selfMs: number;
-  /** Share of all samples, in %. */
+  /** Share of busy (non-idle) samples, in %. */
   selfPct: number;
 }
 
@@ -41,9 +41,14 @@ export function topFrames(file: string, root: string, limit = 25): { totalMs: nu
     byFrame.set(name, (byFrame.get(name) ?? 0) + ms);
     byArea.set(area(where, cf.functionName), (byArea.get(area(where, cf.functionName)) ?? 0) + ms);
   }
+  // Shares are of busy time: the profile spans the process's whole life, mostly idle between phases.
+  const idle = byFrame.get('(idle)') ?? 0;
+  byFrame.delete('(idle)');
+  byArea.delete('(idle)');
+  const busy = total - idle;
   const rank = (m: Map<string, number>, n: number) =>
-    [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([frame, selfMs]) => ({ frame, selfMs, selfPct: (100 * selfMs) / total }));
-  return { totalMs: total, frames: rank(byFrame, limit), byArea: rank(byArea, 15) };
+    [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([frame, selfMs]) => ({ frame, selfMs, selfPct: (100 * selfMs) / busy }));
+  return { totalMs: busy, frames: rank(byFrame, limit), byArea: rank(byArea, 15) };
 }
 
 /** Groups frames by package or workspace folder, so the cost of each part shows. */
