@@ -35,6 +35,8 @@ export interface ServiceConfig {
   simulatorPort: number;
   /** LLM_WORKER: run async jobs in this instance. Default true. */
   runWorker: boolean;
+  /** LLM_HTTP: serve HTTP. false = a worker-only process (needs REDIS_URL to be useful). Default true. */
+  httpServer: boolean;
   /**
    * Deployment overrides of the contract's limits (x-llm-agreement): LLM_REQUESTS_PER_MINUTE,
    * LLM_TOKENS_PER_MINUTE, LLM_TOKEN_BUDGET (tokens per budget window). Unset = the contract's.
@@ -70,6 +72,7 @@ export function loadConfig(env: Env = process.env, argv: string[] = process.argv
     shutdownGraceMs: int('LLM_SHUTDOWN_GRACE_MS', env.LLM_SHUTDOWN_GRACE_MS, 10_000, 0, 600_000),
     simulatorPort: int('LLM_SIMULATOR_PORT', env.LLM_SIMULATOR_PORT, 0, 0, 65535),
     runWorker: bool('LLM_WORKER', env.LLM_WORKER, true),
+    httpServer: bool('LLM_HTTP', env.LLM_HTTP, true),
     limits: {
       requestsPerMinute: optionalInt('LLM_REQUESTS_PER_MINUTE', env.LLM_REQUESTS_PER_MINUTE),
       tokensPerMinute: optionalInt('LLM_TOKENS_PER_MINUTE', env.LLM_TOKENS_PER_MINUTE),

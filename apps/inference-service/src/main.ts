@@ -8,11 +8,13 @@ import { DEV_API_KEY, effectiveAgreement, loadConfig } from './config.ts';
 import { defaultRoutes } from './registry/registry.ts';
 import { loadRoutesFile, type RoutesFile } from './registry/routes-file.ts';
 import { startService } from './server.ts';
+import { createService, type Service } from './service.ts';
 import { openStores } from './stores/index.ts';
 import { storeErrorReporter } from './telemetry.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  if (!config.httpServer && !config.redisUrl) throw new Error('LLM_HTTP=false runs a worker for the shared job queue: set REDIS_URL too');
   const agreement = effectiveAgreement(contractAgreement, config);
   const tracing = setupTracing({ serviceName: 'llm-inference-service' });
   let simulator: Simulator | undefined;
@@ -30,20 +32,32 @@ async function main(): Promise<void> {
     models: [...Object.keys(agreement.models), ...Object.keys(routes.models ?? {}), 'rule-based', 'polite-fallback'],
     collectDefault: true,
   });
-  const { stores, jobs } = await openStores({ redisUrl: config.redisUrl, agreement, reportStoreError: storeErrorReporter(metrics, logger) });
-  const service = await startService({ config, routes, routesSource, agreement, tracing: tracing.enabled, logger, metrics, stores, jobs });
+  const { stores, jobs } = await openStores({
+    redisUrl: config.redisUrl,
+    agreement,
+    reportStoreError: storeErrorReporter(metrics, logger),
+    onConnectionChange: (state, err) =>
+      state === 'down'
+        ? logger.warn({ err: { message: (err as Error | undefined)?.message } }, 'Redis connection lost; reconnecting')
+        : logger.info('Redis connection restored'),
+  });
+  const options = { config, routes, routesSource, agreement, tracing: tracing.enabled, logger, metrics, stores, jobs };
+  const upstream = simulator ? `embedded simulator at ${simulator.url}` : `routes file ${config.routesFile}`;
+  // LLM_HTTP=false: a worker-only process (async jobs from the shared queue, no socket).
+  const service = config.httpServer ? await startService(options) : workerOnly(createService(options));
   const log = service.logger;
   log.info(
     {
       url: service.url,
       models: service.registry.list().map((r) => r.name),
-      upstream: simulator ? `embedded simulator at ${simulator.url}` : `routes file ${config.routesFile}`,
+      upstream,
       store: service.stores.kind,
+      worker: config.runWorker,
       tracing: tracing.reason,
     },
-    'inference service listening',
+    config.httpServer ? 'inference service listening' : 'inference worker running (no HTTP)',
   );
-  if (config.usingDevKey) log.warn(`LLM_API_KEYS is not set: only the development key '${DEV_API_KEY}' is accepted`);
+  if (config.usingDevKey && config.httpServer) log.warn(`LLM_API_KEYS is not set: only the development key '${DEV_API_KEY}' is accepted`);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -58,6 +72,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+function workerOnly(service: Service) {
+  return { ...service, url: undefined, stop: (graceMs?: number) => service.close(graceMs) };
 }
 
 main().catch((err: unknown) => {

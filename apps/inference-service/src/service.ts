@@ -270,7 +270,17 @@ export function createService(options: ServiceOptions): Service {
       };
     },
     async getJob(_c, input) {
-      const job = await jobs.get(input.params.job_id);
+      let job: Awaited<ReturnType<typeof jobs.get>>;
+      try {
+        job = await jobs.get(input.params.job_id);
+      } catch (err) {
+        reportStoreError('async_jobs', err);
+        return {
+          status: 503,
+          body: new GatewayError({ code: 'upstream_unavailable', message: 'The job store is unreachable; try again shortly.' }).toEnvelope(),
+          headers: { 'retry-after': '1' },
+        };
+      }
       if (!job) {
         return { status: 404, body: new GatewayError({ code: 'job_not_found', param: 'job_id', message: `No job '${input.params.job_id}' (unknown, or its result expired).` }).toEnvelope() };
       }

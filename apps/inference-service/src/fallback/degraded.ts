@@ -66,7 +66,7 @@ export async function runDegraded(
           const job = await deps.jobs.enqueue(ctx.jobPayload());
           return { kind: 'job', strategy: 'async', jobId: job.id };
         } catch (err) {
-          onStoreError('jobs', err);
+          onStoreError('async_jobs', err);
         }
         break;
       }
