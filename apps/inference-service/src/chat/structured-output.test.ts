@@ -60,3 +60,13 @@ describe('structured output', () => {
     expect(a.kind === 'json' && b.kind === 'json' && a.validate === b.validate).toBe(true);
   });
 });
+
+describe('hostile schemas', () => {
+  it('a deeply nested schema is refused before compiling, quickly', () => {
+    let deep: Record<string, unknown> = { type: 'string' };
+    for (let i = 0; i < 120; i++) deep = { type: 'object', properties: { a: deep }, required: ['a'] };
+    const started = performance.now();
+    expect(() => createStructuredOutput({ maxSchemaBytes: 65536, cacheSize: 2 }).specFor({ type: 'json_object', schema: deep })).toThrow(/nests \d+ levels deep/);
+    expect(performance.now() - started).toBeLessThan(50);
+  });
+});

@@ -20,6 +20,9 @@ type ResponseFormat =
   | { type: 'json_object'; schema?: Record<string, unknown> }
   | { type: 'json_schema'; json_schema: { name: string; schema?: Record<string, unknown>; strict?: boolean | null } };
 
+/** Deepest caller schema accepted (objects/arrays inside each other); real answer schemas stay far below. */
+export const MAX_SCHEMA_DEPTH = 32;
+
 const TEXT: OutputSpec = { kind: 'text' };
 const PLAIN_JSON: OutputSpec = { kind: 'json', validate: undefined, schemaHash: 'any-object', schema: undefined };
 
@@ -46,6 +49,15 @@ export function createStructuredOutput(options: StructuredOutputOptions) {
     const hash = hashOf(text);
     let validate = compiled.get(hash);
     if (!validate) {
+      // Ajv's compile time grows steeply with nesting: refuse deep schemas before compiling.
+      const depth = nestingDepth(schema);
+      if (depth > MAX_SCHEMA_DEPTH) {
+        throw new GatewayError({
+          code: 'unprocessable_entity',
+          message: `${param}: the schema nests ${depth} levels deep, over the limit of ${MAX_SCHEMA_DEPTH}.`,
+          param,
+        });
+      }
       try {
         validate = ajv.compile(schema);
       } catch (err) {
@@ -105,4 +117,17 @@ function describe(errors: ErrorObject[] | null | undefined): string {
 function shortMessage(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   return message.length > 200 ? `${message.slice(0, 200)}...` : message;
+}
+
+/** Nesting depth of a JSON value, iteratively (a hostile document must not overflow the stack). */
+export function nestingDepth(root: unknown): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > max) max = depth;
+    for (const child of Object.values(value)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return max;
 }

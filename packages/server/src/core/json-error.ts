@@ -3,8 +3,13 @@
  * failed (never on the hot path). V8's own messages quote the body, which may hold prompt text,
  * so the message is rebuilt from the offset alone.
  */
-export function jsonSyntaxErrorOffset(text: string): { offset: number; atEnd: boolean } {
+/** Deepest nesting the error scanner follows (a valid body that deep is parsed by JSON.parse, not here). */
+const MAX_SCAN_DEPTH = 1000;
+
+export function jsonSyntaxErrorOffset(text: string): { offset: number; atEnd: boolean; tooDeep?: boolean } {
   let i = 0;
+  let depth = 0;
+  let tooDeep = false;
   const n = text.length;
   const fail = (): never => {
     throw i;
@@ -43,10 +48,15 @@ export function jsonSyntaxErrorOffset(text: string): { offset: number; atEnd: bo
   const value = (): void => {
     ws();
     const ch = text[i];
+    // The scanner recurses per level: bound it well below the stack's limit.
+    if ((ch === '{' || ch === '[') && ++depth > MAX_SCAN_DEPTH) {
+      tooDeep = true;
+      fail();
+    }
     if (ch === '{') {
       i++;
       ws();
-      if (text[i] === '}') return void i++;
+      if (text[i] === '}') return void (i++, depth--);
       for (;;) {
         ws();
         if (text[i] !== '"') fail();
@@ -57,18 +67,18 @@ export function jsonSyntaxErrorOffset(text: string): { offset: number; atEnd: bo
         value();
         ws();
         if (text[i] === ',') i++;
-        else if (text[i] === '}') return void i++;
+        else if (text[i] === '}') return void (i++, depth--);
         else fail();
       }
     } else if (ch === '[') {
       i++;
       ws();
-      if (text[i] === ']') return void i++;
+      if (text[i] === ']') return void (i++, depth--);
       for (;;) {
         value();
         ws();
         if (text[i] === ',') i++;
-        else if (text[i] === ']') return void i++;
+        else if (text[i] === ']') return void (i++, depth--);
         else fail();
       }
     } else if (ch === '"') string();
@@ -83,7 +93,7 @@ export function jsonSyntaxErrorOffset(text: string): { offset: number; atEnd: bo
     if (i < n) fail();
   } catch (offset) {
     if (typeof offset !== 'number') throw offset;
-    return { offset: Math.min(offset, n), atEnd: offset >= n };
+    return tooDeep ? { offset: Math.min(offset, n), atEnd: false, tooDeep } : { offset: Math.min(offset, n), atEnd: offset >= n };
   }
   return { offset: n, atEnd: true };
 }
@@ -91,10 +101,11 @@ export function jsonSyntaxErrorOffset(text: string): { offset: number; atEnd: bo
 /** `Malformed JSON body: unexpected character at line 1, column 11 (offset 10).` */
 export function describeJsonSyntaxError(text: string): string {
   if (text.trim() === '') return 'The request body is empty; expected a JSON document.';
-  const { offset, atEnd } = jsonSyntaxErrorOffset(text);
+  const { offset, atEnd, tooDeep } = jsonSyntaxErrorOffset(text);
   let line = 1;
   let lineStart = 0;
   for (let k = 0; k < offset; k++) if (text.charCodeAt(k) === 10) ((line += 1), (lineStart = k + 1));
   const where = `line ${line}, column ${offset - lineStart + 1} (offset ${offset})`;
+  if (tooDeep) return `Malformed JSON body: nested more than ${MAX_SCAN_DEPTH} levels deep at ${where}.`;
   return atEnd ? `Malformed JSON body: unexpected end of input at ${where}.` : `Malformed JSON body: unexpected character at ${where}.`;
 }
