@@ -34,7 +34,7 @@ import { createTokenBudget } from './policies/token-budget.ts';
 import { createUpstreamGuards } from './policies/upstream-guards.ts';
 import { createRegistry, type Registry } from './registry/registry.ts';
 import type { RoutesFile } from './registry/routes-file.ts';
-import { memoryJobQueue, memoryStores } from './stores/memory/index.ts';
+import { memoryDefaults } from './stores/index.ts';
 import type { JobQueue, SharedStores } from './stores/types.ts';
 import { attemptTracer, breakerEvents, chatTelemetry, fallbackSpan, storeErrorReporter } from './telemetry.ts';
 
@@ -112,20 +112,9 @@ export function createService(options: ServiceOptions): Service {
   const metrics = options.metrics ?? createMetrics({ models: [...served, ...patternNames, 'rule-based', 'polite-fallback'], providers: registry.providers.keys(), collectDefault: true });
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? abortableSleep;
-  const stores =
-    options.stores ??
-    memoryStores({
-      requestsPerMinute: agreement.rateLimits.requestsPerMinute,
-      tokensPerMinute: agreement.rateLimits.tokensPerMinute,
-      cacheMaxEntries: agreement.fallback.cache.maxEntries,
-    });
-  const jobs =
-    options.jobs ??
-    memoryJobQueue<ChatJobPayload, CompletionBody>({
-      maxAttempts: agreement.fallback.async.maxAttempts,
-      backoffMs: agreement.fallback.async.backoffMs,
-      resultTtlMs: agreement.fallback.async.resultTtlMs,
-    });
+  const defaults = options.stores && options.jobs ? undefined : memoryDefaults(agreement);
+  const stores = options.stores ?? defaults!.stores;
+  const jobs = options.jobs ?? defaults!.jobs;
   const reportStoreError = storeErrorReporter(metrics, logger);
   const telemetry = chatTelemetry(metrics, logger);
   const guards = createUpstreamGuards({

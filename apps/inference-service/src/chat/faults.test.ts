@@ -289,10 +289,11 @@ describe('structured output', () => {
     expect((await res.json()).error.code).toBe('invalid_model_output');
   });
 
-  it('unrepairable everywhere never gets a text template: the rule for "price" is skipped, the request is deferred', async () => {
+  it('unrepairable everywhere never gets a text template nor a job that would fail the same way: 502', async () => {
     const s = await withStack({ rules: [{ model: '*', kind: 'schema_violation' }] });
     const res = await s.chat(structured('hopeless, what is the price?'));
-    expect(res.status).toBe(202);
-    expect(res.headers.get('x-llm-fallback')).toBe('async');
+    expect(res.status).toBe(502);
+    expect(res.headers.get('x-llm-fallback')).toBeNull();
+    expect((await res.json()).error.code).toBe('invalid_model_output');
   });
 });

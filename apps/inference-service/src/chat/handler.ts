@@ -177,7 +177,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     const degrade = async (error: GatewayError): Promise<ChatResult> => {
       if (!call.allowDegraded || degradedSteps.length === 0 || !isFallbackWorthy(error)) return errorResult(error, headers);
       const outcome = await runDegraded(
-        degradedSteps,
+        degradedStepsFor(degradedSteps, error),
         {
           question,
           cacheKey,
@@ -314,6 +314,15 @@ const STATUSES = new Set([400, 401, 403, 404, 408, 413, 415, 422, 429, 500, 502,
 /** Request-specific errors stay errors; only failures of the models are rescued by degraded answers. */
 function isFallbackWorthy(error: GatewayError): boolean {
   return error.status >= 500 || error.code === 'rate_limit_exceeded' || error.code === 'context_length_exceeded';
+}
+
+/**
+ * Degraded steps worth trying for this failure. Output that stayed invalid on
+ * every model is not deferred to a job: running the same chain later would
+ * fail the same way (and multiply upstream calls); the caller gets the 502.
+ */
+function degradedStepsFor(steps: readonly DegradedStrategy[], error: GatewayError): readonly DegradedStrategy[] {
+  return error.code === 'invalid_model_output' ? steps.filter((s) => s !== 'async') : steps;
 }
 
 /** A whole answer sent as a stream: role, content, finish, usage, [DONE]. */

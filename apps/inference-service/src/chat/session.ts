@@ -162,7 +162,8 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
   let original: GatewayError | undefined;
   let failure: GatewayError | undefined;
   let i = 0;
-  // A truncated stream may be continued once on the same candidate before moving on.
+  // A truncated stream may be continued once on the same candidate before moving on
+  // (a retry of sorts: only when the candidate's retry policy allows more than one attempt).
   let sameCandidateContinuations = 0;
   while (i >= 0 && i < candidates.length) {
     const candidate = candidates[i]!;
@@ -251,7 +252,7 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
       original ??= error;
       failure = error;
       const retrySame =
-        error.kind === 'stream_truncated' && candidate.capabilities.continuation && sameCandidateContinuations++ < 1;
+        error.kind === 'stream_truncated' && candidate.capabilities.continuation && candidate.retry.maxAttempts > 1 && sameCandidateContinuations++ < 1;
       i = retrySame ? i : nextCandidate(candidates, i + 1, { continuation: true });
     } finally {
       stream.cancel();

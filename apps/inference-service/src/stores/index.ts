@@ -32,6 +32,7 @@ export async function openStores(options: OpenStoresOptions): Promise<OpenedStor
       url: options.redisUrl,
       requestsPerMinute: agreement.rateLimits.requestsPerMinute,
       tokensPerMinute: agreement.rateLimits.tokensPerMinute,
+      tokenUsage: tokenUsageBuckets(agreement),
       jobs: { maxAttempts: async.maxAttempts, backoffMs: async.backoffMs, resultTtlMs: async.resultTtlMs, ...options.redis?.jobs },
       keyPrefix: options.redis?.keyPrefix,
       client: options.redis?.client,
@@ -45,11 +46,18 @@ export async function openStores(options: OpenStoresOptions): Promise<OpenedStor
     if (!(await connected(options.redis?.startupWaitMs))) options.reportStoreError('rate_limit', new Error(`Redis at start-up: not reachable yet; serving under LLM_STORE_FAILURE policy`));
     return { stores, jobs };
   }
+  return memoryDefaults(agreement);
+}
+
+/** In-memory stores sized from the agreement: one instance, nothing installed. */
+export function memoryDefaults(agreement: Agreement): OpenedStores {
+  const async = agreement.fallback.async;
   return {
     stores: memoryStores({
       requestsPerMinute: agreement.rateLimits.requestsPerMinute,
       tokensPerMinute: agreement.rateLimits.tokensPerMinute,
       cacheMaxEntries: agreement.fallback.cache.maxEntries,
+      tokenUsage: tokenUsageBuckets(agreement),
     }),
     jobs: memoryJobQueue<ChatJobPayload, CompletionBody>({
       maxAttempts: async.maxAttempts,
@@ -57,4 +65,17 @@ export async function openStores(options: OpenStoresOptions): Promise<OpenedStor
       resultTtlMs: async.resultTtlMs,
     }),
   };
+}
+
+/**
+ * Token-usage bucket width and retention from the budget's windows: buckets a
+ * tenth of the shortest window (so "recent" and "baseline" never share one;
+ * 100 ms to 60 s), kept for the longest span the budget looks at.
+ */
+export function tokenUsageBuckets(agreement: Agreement): { bucketMs: number; retentionMs: number } {
+  const { windowMs, runaway } = agreement.tokenBudget;
+  const shortest = Math.min(windowMs, runaway.recentWindowMs);
+  const bucketMs = Math.min(60_000, Math.max(100, Math.floor(shortest / 10)));
+  const retentionMs = Math.max(windowMs, runaway.recentWindowMs + runaway.baselineWindowMs) + bucketMs;
+  return { bucketMs, retentionMs };
 }

@@ -7,6 +7,8 @@ export interface MemoryStoresOptions {
   requestsPerMinute: number;
   tokensPerMinute: number;
   cacheMaxEntries: number;
+  /** Bucket width and retention of the token counts (see stores/index.ts tokenUsageBuckets). */
+  tokenUsage?: { bucketMs: number; retentionMs: number };
 }
 
 export function memoryStores(options: MemoryStoresOptions): SharedStores {
@@ -14,7 +16,7 @@ export function memoryStores(options: MemoryStoresOptions): SharedStores {
     kind: 'memory',
     requestLimiter: memoryRateLimiter({ points: options.requestsPerMinute, durationSeconds: 60 }),
     tokenLimiter: memoryRateLimiter({ points: options.tokensPerMinute, durationSeconds: 60 }),
-    tokenUsage: memoryTokenUsage(),
+    tokenUsage: memoryTokenUsage(options.tokenUsage),
     cache: memoryResponseCache(options.cacheMaxEntries),
     async healthy() {
       return true;

@@ -59,7 +59,9 @@ export function memoryJobQueue<P, R>(options: MemoryJobQueueOptions = {}): JobQu
     } catch (err) {
       const e = err as { code?: string; message?: string };
       job.error = { code: e.code ?? 'internal_error', message: e.message ?? String(err) };
-      if (job.attempts < maxAttempts && !closed) {
+      // A failure that says it will repeat (retryable: false) is not tried again.
+      const retryable = (err as { retryable?: unknown }).retryable !== false;
+      if (retryable && job.attempts < maxAttempts && !closed) {
         job.state = 'queued';
         later(() => {
           ready.push(job.id);

@@ -30,6 +30,21 @@ describe('memory response cache', () => {
 });
 
 describe('memory job queue', () => {
+  it('does not retry a failure that says it will repeat', async () => {
+    vi.useFakeTimers();
+    const queue = memoryJobQueue<string, string>({ maxAttempts: 5, backoffMs: 10 });
+    let calls = 0;
+    queue.startWorker(async () => {
+      calls++;
+      throw Object.assign(new Error('bad output'), { code: 'invalid_model_output', retryable: false });
+    });
+    const job = await queue.enqueue('x');
+    await vi.advanceTimersByTimeAsync(200);
+    expect((await queue.get(job.id))?.state).toBe('failed');
+    expect(calls).toBe(1);
+    await queue.close();
+  });
+
   it('runs a job, retries failures with doubling backoff, keeps the result', async () => {
     vi.useFakeTimers();
     const queue = memoryJobQueue<string, string>({ maxAttempts: 3, backoffMs: 100 });

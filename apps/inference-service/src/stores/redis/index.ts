@@ -24,6 +24,8 @@ export interface RedisStoresOptions {
   url: string;
   requestsPerMinute: number;
   tokensPerMinute: number;
+  /** Bucket width and retention of the token counts (see stores/index.ts tokenUsageBuckets). */
+  tokenUsage?: { bucketMs: number; retentionMs: number };
   /** Agreement fallback.async. */
   jobs: { maxAttempts: number; backoffMs: number; resultTtlMs: number } & JobTuning;
   /** Default DEFAULT_KEY_PREFIX. */
@@ -84,7 +86,7 @@ export function redisStores<P, R>(options: RedisStoresOptions): RedisStores<P, R
     kind: 'redis',
     requestLimiter: redisRateLimiter(client, { points: options.requestsPerMinute, durationSeconds: 60, keyPrefix: `${prefix}:rl:req` }),
     tokenLimiter: redisRateLimiter(client, { points: options.tokensPerMinute, durationSeconds: 60, keyPrefix: `${prefix}:rl:tok` }),
-    tokenUsage: redisTokenUsage(client, { keyPrefix: `${prefix}:tok:` }),
+    tokenUsage: redisTokenUsage(client, { keyPrefix: `${prefix}:tok:`, ...options.tokenUsage }),
     cache: redisResponseCache(client, `${prefix}:cache:`),
     async healthy() {
       try {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Queue, Worker, type Job, type JobType } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job, type JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobProcessor, JobQueue, JobRecord, JobState } from '../types.ts';
 import { withTimeout } from './client.ts';
@@ -180,8 +180,9 @@ function toRecord<P, R>(job: Job<P, R>, state: JobState): JobRecord<P, R> {
 
 /** Keeps the typed error's code in BullMQ's `failedReason` (a plain string). */
 function attemptError(err: unknown): Error {
-  const e = err as { code?: unknown; message?: unknown };
+  const e = err as { code?: unknown; message?: unknown; retryable?: unknown };
   const code = typeof e?.code === 'string' && /^[a-z][a-z0-9_]*$/.test(e.code) ? e.code : 'internal_error';
   const message = typeof e?.message === 'string' ? e.message : String(err);
-  return new Error(`${code}: ${message}`);
+  // A failure that says it will repeat (e.g. invalid_model_output) fails the job now instead of being retried.
+  return e?.retryable === false ? new UnrecoverableError(`${code}: ${message}`) : new Error(`${code}: ${message}`);
 }
