@@ -8,6 +8,7 @@ import {
   extractContext,
   injectHeaders,
   contextWithSpan,
+  requestLineLogger,
   requestLogFields,
   startRequestSpan,
   traceIdOf,
@@ -106,6 +107,7 @@ export function createService(options: ServiceOptions): Service {
   const { config } = options;
   const agreement = options.agreement ?? contractAgreement;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const requestLog = requestLineLogger(logger);
   const registry = createRegistry({ agreement, routes: options.routes, env: options.env, source: options.routesSource });
   const served = registry.list().map((r) => r.name);
   const patternNames = Object.keys(options.routes.models ?? {}).filter((n) => /[*?]/.test(n));
@@ -184,7 +186,7 @@ export function createService(options: ServiceOptions): Service {
       if (record.promptTokens !== undefined) metrics.genAiOperation(record.model, latency / 1000);
     }
     if (record.span) endSpan(record.span, { httpStatus: status, responseModel: record.answeredBy, fallbackStrategy: record.fallback, inputTokens: record.promptTokens, outputTokens: record.completionTokens, errorType: status >= 500 ? String(status) : undefined });
-    logger.info({
+    requestLog.info({
       ...requestLogFields({
         requestId: c?.get('requestId'),
         traceId: traceIdOf(record.span),

@@ -36,7 +36,11 @@ export interface LoggerOptions {
   level?: string;
   /** Allow prompt/completion text through `contentFields`. Default: `LLM_LOG_CONTENT=1`. */
   debugContent?: boolean;
-  /** Where JSON lines go. Default: stdout, synchronously (pino's default: nothing lost on a crash). */
+  /**
+   * Where JSON lines go. Default: stdout through an asynchronous buffered
+   * SonicBoom (a blocking write per line cost a fifth of the gateway's CPU),
+   * flushed synchronously when the process exits.
+   */
   destination?: DestinationStream;
   /** `name` field on every line. Default: none. */
   name?: string;
@@ -67,10 +71,37 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       // Level names instead of numbers: readable, and what most log pipelines expect.
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? pino.destination(1),
+    options.destination ?? bufferedStdout(),
   );
   Object.defineProperty(logger, CONTENT_LOGGING, { value: options.debugContent ?? CONTENT_LOGGING_FROM_ENV });
   return logger;
+}
+
+let stdout: ReturnType<typeof pino.destination> | undefined;
+
+/** One buffered stdout stream per process, flushed on exit so the last lines are not lost. */
+function bufferedStdout(): DestinationStream {
+  if (stdout) return stdout;
+  const dest = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  process.once('exit', () => {
+    try {
+      dest.flushSync();
+    } catch {
+      // stdout already closed: nothing more can be written anyway.
+    }
+  });
+  stdout = dest;
+  return dest;
+}
+
+/**
+ * A child of `logger` without redaction, for the one line per request whose
+ * fields come from `requestLogFields` (a fixed list that can hold no secret).
+ * Redaction with wildcard paths costs ~60 µs a line; this costs ~2 µs.
+ * Never log anything else through it.
+ */
+export function requestLineLogger(logger: Logger): Logger {
+  return logger.child({}, { redact: { paths: [] } } as Parameters<Logger['child']>[1]);
 }
 
 /** Whether `contentFields` lets text through for this logger (or its children). */
