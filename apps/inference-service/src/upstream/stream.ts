@@ -80,7 +80,9 @@ export class SseUpstreamStream implements UpstreamStream {
     let ended = false;
     try {
       try {
-        for await (const chunk of this.#body as AsyncIterable<Buffer>) {
+        // destroyOnReturn: false: leaving the loop at the finish must not destroy the body
+        // (an AbortError per request, and a socket thrown away); the finally drains or destroys it.
+        for await (const chunk of this.#body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
           if (terminated) continue; // drain so the connection can be reused
           call.gotChunk();
           const n = parser.push(chunk);
