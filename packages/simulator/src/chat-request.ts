@@ -83,6 +83,23 @@ function structured(schema: unknown, param: string): StructuredOutput {
   return { schema: schema as JsonSchema, schemaHash: hashString(JSON.stringify(schema)) };
 }
 
+// A gateway asks a model without native JSON-schema support by putting the
+// schema in the system prompt ("... conform to this JSON Schema:\n{...}").
+// The simulator follows such an instruction like a capable model would.
+const SCHEMA_INSTRUCTION = /JSON Schema:\s*(\{.*\})\s*$/m;
+
+/** The schema given in system text as an instruction, if any (a bad one is ignored: prose is not validated). */
+export function schemaFromInstructions(systemText: string): StructuredOutput | undefined {
+  const match = SCHEMA_INSTRUCTION.exec(systemText);
+  if (!match) return undefined;
+  try {
+    const schema: unknown = JSON.parse(match[1]!);
+    return isRecord(schema) ? structured(schema, 'system') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function requireModel(body: Json): string {
   const model = body['model'];
   if (typeof model !== 'string' || model === '') throw new InvalidRequestError('model: required, a non-empty string', 'model');
@@ -139,8 +156,11 @@ export function parseOpenAiRequest(body: unknown): ChatRequest {
       if (!isRecord(spec)) throw new InvalidRequestError('response_format.json_schema: required for type json_schema', 'response_format.json_schema');
       output = structured(spec['schema'], 'response_format.json_schema.schema');
     } else if (type === 'json_object') {
-      // The article's form carries the schema beside the type.
+      // The article's form carries the schema beside the type; else a schema the system prompt gives.
       output = structured(responseFormat['schema'], 'response_format.schema');
+      if (output.schema === undefined) {
+        output = schemaFromInstructions(messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => m.text).join('\n')) ?? output;
+      }
     } else if (type !== 'text') {
       throw new InvalidRequestError('response_format.type: expected "text", "json_object" or "json_schema"', 'response_format.type');
     }
@@ -189,6 +209,8 @@ export function parseAnthropicRequest(body: unknown): ChatRequest {
       throw new InvalidRequestError('output_format.type: expected "json_schema"', 'output_format.type');
     }
     output = structured(outputFormat['schema'], 'output_format.schema');
+  } else {
+    output = schemaFromInstructions(system);
   }
   return {
     format: 'anthropic',

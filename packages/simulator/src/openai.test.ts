@@ -156,3 +156,14 @@ describe('OpenAI chat completions (streamed)', () => {
     expect(chunks.at(-2).choices[0].finish_reason).toBe('length');
   });
 });
+
+describe('schema given as an instruction', () => {
+  it('json_object with a schema in the system prompt answers JSON that fits it', async () => {
+    const { schemaFromInstructions } = await import('./chat-request.ts');
+    const schema = { type: 'object', required: ['answer', 'needs_human'], properties: { answer: { type: 'string' }, needs_human: { type: 'boolean' } } };
+    const found = schemaFromInstructions(`You help.\n\nRespond with a single valid JSON object. The object must conform to this JSON Schema:\n${JSON.stringify(schema)}`);
+    expect(found?.schema).toEqual(schema);
+    expect(schemaFromInstructions('no schema here')).toBeUndefined();
+    expect(schemaFromInstructions('JSON Schema:\n{not json}')).toBeUndefined();
+  });
+});

@@ -121,3 +121,14 @@ describe('generateViolation', () => {
     expect(Array.isArray(generateViolation(undefined, 1))).toBe(true);
   });
 });
+
+describe('bounded sizes', () => {
+  it('a hostile minItems or minLength does not wedge generation', async () => {
+    const { generateInstance } = await import('./schema-instance.ts');
+    const started = performance.now();
+    const value = generateInstance({ type: 'object', properties: { a: { type: 'array', minItems: 1e9, items: { type: 'integer' } }, s: { type: 'string', minLength: 1e9 } }, required: ['a', 's'] }, 1) as { a: unknown[]; s: string };
+    expect(value.a.length).toBeLessThanOrEqual(1000);
+    expect(value.s.length).toBeLessThanOrEqual(100_100);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+});

@@ -19,6 +19,10 @@ type SchemaObject = { readonly [key: string]: unknown };
 
 /** Recursion guard: past this depth only required members are generated. */
 const MAX_DEPTH = 8;
+/** Upper bounds on generated sizes, whatever a schema asks (hostile schemas must not wedge the server). */
+const MAX_GENERATED_ITEMS = 1000;
+const MAX_GENERATED_LENGTH = 100_000;
+
 /** Arrays get this many items unless minItems/maxItems say otherwise. */
 const DEFAULT_ARRAY_ITEMS = 2;
 /** Numbers are drawn from this range unless the schema narrows it. */
@@ -157,7 +161,8 @@ function generateObject(schema: SchemaObject, ctx: Context, depth: number): Reco
 }
 
 function generateArray(schema: SchemaObject, ctx: Context, depth: number): unknown[] {
-  const minItems = typeof schema['minItems'] === 'number' ? schema['minItems'] : 0;
+  // Bounded: a hostile minItems (1e9) must not wedge the simulator; the answer then simply fails validation.
+  const minItems = typeof schema['minItems'] === 'number' ? Math.min(schema['minItems'], MAX_GENERATED_ITEMS) : 0;
   const maxItems = typeof schema['maxItems'] === 'number' ? schema['maxItems'] : Infinity;
   const wanted = depth >= MAX_DEPTH ? minItems : Math.max(minItems, Math.min(DEFAULT_ARRAY_ITEMS, maxItems));
   const prefix = Array.isArray(schema['prefixItems']) ? (schema['prefixItems'] as JsonSchema[]) : [];
@@ -204,7 +209,7 @@ function generateString(schema: SchemaObject, ctx: Context): string {
   const format = typeof schema['format'] === 'string' ? FORMAT_VALUES[schema['format']] : undefined;
   if (format) return format(ctx.random);
   let text = generatePhrase(ctx.random);
-  const minLength = typeof schema['minLength'] === 'number' ? schema['minLength'] : 0;
+  const minLength = typeof schema['minLength'] === 'number' ? Math.min(schema['minLength'], MAX_GENERATED_LENGTH) : 0;
   while (text.length < minLength) text += ` ${generateWord(ctx.random)}`;
   if (typeof schema['maxLength'] === 'number' && text.length > schema['maxLength']) {
     text = text.slice(0, schema['maxLength']);

@@ -256,6 +256,14 @@ describe('structured output', () => {
     expect(Object.keys(parsed).sort()).toEqual(['answer', 'confidence', 'needs_human']);
   });
 
+  it('a model without native JSON-schema support gets the schema as an instruction, and its answer is validated', async () => {
+    const s = await withStack({ rules: [] });
+    const res = await s.chat({ ...structured('Is the store open?'), model: 'llama-3.2-70b' });
+    expect(res.status).toBe(200);
+    const parsed = JSON.parse((await res.json()).choices[0].message.content);
+    expect(Object.keys(parsed).sort()).toEqual(['answer', 'confidence', 'needs_human']);
+  });
+
   it.each(['invalid_json', 'truncated_json', 'schema_violation'] as const)('repairs %s once on the same model', async (kind) => {
     const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind, attempts: { first: 1 } }] });
     const res = await s.chat(structured('repair me'));
