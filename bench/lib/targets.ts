@@ -55,12 +55,22 @@ export async function startService(options: ServiceStart): Promise<Child> {
   writeFileSync(routesFile, routes);
   const prof = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [];
   // No OTEL_* variables: tracing API calls are made, no SDK records or exports spans.
-  const env: Record<string, string | undefined> = { ...process.env, PORT: String(port), LLM_ROUTES_FILE: routesFile };
-  for (const name of Object.keys(env)) if (name.startsWith('OTEL_') || name.startsWith('LLM_')) if (name !== 'LLM_ROUTES_FILE') delete env[name];
+  const env: Record<string, string | undefined> = { ...process.env };
+  for (const name of Object.keys(env)) if (name.startsWith('OTEL_') || name.startsWith('LLM_')) delete env[name];
+  // As a user runs it (npm start), with the contract's limits raised by configuration so a
+  // load test measures the service, not its 429s: auth, validation, rate limiting, budget,
+  // metrics, tracing API calls and info logs all stay on.
+  Object.assign(env, {
+    PORT: String(port),
+    LLM_ROUTES_FILE: routesFile,
+    LLM_REQUESTS_PER_MINUTE: '1000000000',
+    LLM_TOKENS_PER_MINUTE: '1000000000000',
+    LLM_TOKEN_BUDGET: '1000000000000000',
+  });
   return spawnTarget({
     name: 'service',
     command: NODE,
-    args: [...prof, '--conditions=source', join(BENCH, 'service-main.ts')],
+    args: [...prof, '--conditions=source', join(ROOT, 'apps/inference-service/src/main.ts')],
     cwd: ROOT,
     env,
     url: `http://127.0.0.1:${port}`,
