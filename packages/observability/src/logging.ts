@@ -101,7 +101,7 @@ function bufferedStdout(): DestinationStream {
  * Never log anything else through it.
  */
 export function requestLineLogger(logger: Logger): Logger {
-  return logger.child({}, { redact: { paths: [] } } as Parameters<Logger['child']>[1]);
+  return logger.child({}, { redact: { paths: [] } }) as unknown as Logger;
 }
 
 /** Whether `contentFields` lets text through for this logger (or its children). */

@@ -56,14 +56,9 @@ export async function completeAnswer(deps: SessionDeps, input: SessionInput, ctx
     } catch (err) {
       const error = GatewayError.from(err);
       if (ctx.signal.aborted) throw error;
-      const decision = decide(error);
-      if (decision === 'surface') throw error;
+      i = failoverIndex(candidates, i, error);
+      // A circuit that was open says less about the request than the failure before it.
       failure = failure && error.kind === 'circuit_open' ? failure : error;
-      i =
-        decision === 'failover-larger-context'
-          ? nextCandidate(candidates, i + 1, { largerContextThan: candidate.contextWindow ?? 0 })
-          : nextCandidate(candidates, i + 1, {});
-      if (i < 0 && decision === 'failover-larger-context') throw error;
     }
   }
   throw finalError(failure, candidates[0]!);
@@ -185,14 +180,8 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
         i = nextCandidate(candidates, i + 1, { continuation: true });
         continue;
       }
-      const decision = decide(error);
-      if (decision === 'surface') throw error;
+      i = failoverIndex(candidates, i, error);
       failure = failure && error.kind === 'circuit_open' ? failure : error;
-      i =
-        decision === 'failover-larger-context'
-          ? nextCandidate(candidates, i + 1, { largerContextThan: candidate.contextWindow ?? 0 })
-          : nextCandidate(candidates, i + 1, {});
-      if (i < 0 && decision === 'failover-larger-context') throw error;
       continue;
     }
 
@@ -268,6 +257,22 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
     message: `The answer stream broke after partial output and could not be continued: ${cause?.message ?? 'unknown failure'}${tail}.`,
     cause,
   });
+}
+
+/**
+ * Where to go after candidate `i` failed before any content reached the
+ * caller: the next candidate (one with a larger context window after a
+ * context-length failure), or -1 when none is left. Throws the error itself
+ * when it must reach the caller as it is (decide() says surface, or no larger
+ * window exists).
+ */
+function failoverIndex(candidates: readonly Candidate[], i: number, error: GatewayError): number {
+  const decision = decide(error);
+  if (decision === 'surface') throw error;
+  if (decision !== 'failover-larger-context') return nextCandidate(candidates, i + 1, {});
+  const next = nextCandidate(candidates, i + 1, { largerContextThan: candidates[i]!.contextWindow ?? 0 });
+  if (next < 0) throw error;
+  return next;
 }
 
 /** Opens an upstream stream and waits for its first event, so failures before any content stay invisible. */

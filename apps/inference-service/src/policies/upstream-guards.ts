@@ -10,25 +10,12 @@ import {
 import { LRUCache } from 'lru-cache';
 import type { UpstreamGuard } from '../chat/attempts.ts';
 import type { Candidate } from '../chat/candidates.ts';
+import type { CircuitBreakerTerms, RetryTerms } from '../registry/registry.ts';
 
+/** The agreement's per-upstream terms the guards are built from (merged defaults). */
 export interface GuardSettings {
-  retry: {
-    initialDelayMs: number;
-    multiplier: number;
-    maxDelayMs: number;
-    jitter: 'none' | 'full' | 'equal';
-    maxRetryAfterMs: number;
-    budgetRatio: number;
-    budgetMinPerSecond: number;
-  };
-  circuitBreaker: {
-    consecutiveFailures: number;
-    failureRatio: number;
-    windowMs: number;
-    minThroughput: number;
-    halfOpenAfterMs: number;
-    halfOpenMaxProbes: number;
-  };
+  retry: Pick<RetryTerms, 'initialDelayMs' | 'multiplier' | 'maxDelayMs' | 'jitter' | 'maxRetryAfterMs' | 'budgetRatio' | 'budgetMinPerSecond'>;
+  circuitBreaker: CircuitBreakerTerms;
   bulkhead: { maxConcurrent: number; maxQueue: number };
 }
 
