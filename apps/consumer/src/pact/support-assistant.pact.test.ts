@@ -13,7 +13,7 @@ import { rmSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BadRequestError, createLlmClient, RateLimitError, withResilience } from '@llmgw/client';
 import type { ChatCompletion, JobAccepted } from '@llmgw/client';
-import { createAssistant, parseStructured } from '../assistant.ts';
+import { createAssistant, parseStructured, SYSTEM_PROMPT } from '../assistant.ts';
 import {
   completion,
   CONSUMER,
@@ -47,6 +47,9 @@ function countingFetch() {
   };
   return { calls, fetch: fetchFn };
 }
+
+/** One or more `data: {…chat.completion.chunk…}` events, then `data: [DONE]`. */
+const SSE_COMPLETE = '^(data: \\{[^\\n]*"object":"chat\\.completion\\.chunk"[^\\n]*\\}\\n\\n)+data: \\[DONE\\]\\n\\n$';
 
 const example = { answer: 'Open Settings, choose Security and follow "Reset password".', confidence: 0.9, needs_human: false };
 
@@ -85,6 +88,37 @@ describe('support-assistant -> llm-inference-service', () => {
       .executeTest(async (server) => {
         const a = await createAssistant({ serviceUrl: server.url, apiKey: PACT_KEYS.consumer }).ask(QUESTIONS.structured);
         expect(a).toEqual({ ...example, source: 'model', model: 'gpt-4o-mini' });
+      });
+  });
+
+  it('gets a streamed answer that ends with [DONE]', async () => {
+    const chunk = (delta: Record<string, unknown>, finish: string | null) =>
+      `data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1764000000, model: 'gpt-4o-mini', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const sse = `${chunk({ role: 'assistant', content: '' }, null)}${chunk({ content: 'We are open ' }, null)}${chunk({ content: 'every day.' }, null)}${chunk({}, 'stop')}data: [DONE]\n\n`;
+    await pact
+      .addInteraction()
+      .given(STATES.normal)
+      .uponReceiving('a streamed question')
+      .withRequest('POST', '/v1/chat/completions', (b) =>
+        b.headers(jsonHeaders(PACT_KEYS.consumer)).jsonBody({
+          model: equal('gpt-4o-mini'),
+          messages: [
+            { role: equal('system'), content: like(SYSTEM_PROMPT) },
+            { role: equal('user'), content: like(QUESTIONS.plain) },
+          ],
+          stream: equal(true),
+        }),
+      )
+      .willRespondWith(200, (b) =>
+        b
+          .headers({ 'content-type': regex('^text/event-stream', 'text/event-stream') })
+          .body('text/plain', Buffer.from(sse)) // Pact's matchers treat text/event-stream as binary: match it as text
+          // Events of chat.completion.chunk objects, then [DONE]: what makes the answer complete.
+          .matchingRules({ body: { path: '$', rules: [regex(SSE_COMPLETE, sse)] } }),
+      )
+      .executeTest(async (server) => {
+        const a = await createAssistant({ serviceUrl: server.url, apiKey: PACT_KEYS.consumer }).ask(QUESTIONS.plain, { stream: true });
+        expect(a).toMatchObject({ answer: 'We are open every day.', source: 'model', model: 'gpt-4o-mini' });
       });
   });
 

@@ -61,6 +61,17 @@ describe('the check names the interaction and the field', () => {
       .toEqual(['"a plain question": the request body is valid CreateChatCompletionRequest, yet the interaction expects 400']);
   });
 
+  it('validates each event of a streamed answer against ChatCompletionChunk', () => {
+    const event = (chunk: unknown) => `data: ${JSON.stringify(chunk)}\n\n`;
+    const good = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'x' }, finish_reason: null }] };
+    const streamed = (body: string): PactInteraction => ({ ...ok, response: { status: 200, headers: { 'content-type': ['text/event-stream'] }, body: { content: body } } });
+    expect(checkInteraction(streamed(`${event(good)}data: [DONE]\n\n`))).toEqual([]);
+    expect(checkInteraction(streamed(event(good)))).toEqual(['"a plain question": the event stream does not end with data: [DONE]']);
+    expect(checkInteraction(streamed(`${event({ ...good, choices: [{ index: 0, delta: {}, finish_reason: 'done' }] })}data: [DONE]\n\n`))[0]).toContain(
+      '"a plain question": response 200 event 0 (ChatCompletionChunk) choices[0].finish_reason',
+    );
+  });
+
   it('accepts a job path with its id', () => {
     expect(checkInteraction({ description: 'poll', request: { method: 'GET', path: '/v1/jobs/job_1' }, response: { status: 404, body: { content: { error: { code: 'job_not_found', message: 'm', type: 'not_found_error', param: 'job_id' } } } } })).toEqual([]);
   });

@@ -10,7 +10,7 @@ export interface PactInteraction {
   description: string;
   providerStates?: Array<{ name: string }>;
   request: { method: string; path: string; body?: { content?: unknown } };
-  response: { status: number; body?: { content?: unknown } };
+  response: { status: number; headers?: Record<string, string[] | string>; body?: { content?: unknown; contentType?: string; encoded?: string | boolean } };
 }
 
 export interface PactFile {
@@ -77,8 +77,12 @@ export function checkInteraction(interaction: PactInteraction): string[] {
     problems.push(`${where}: ${interaction.request.method} ${template} has no ${status} response in the contract`);
     return problems;
   }
-  const responseBody = interaction.response.body?.content;
-  if (responseBody !== undefined) {
+  const encoded = interaction.response.body?.encoded === 'base64';
+  const raw = interaction.response.body?.content;
+  const responseBody = encoded && typeof raw === 'string' ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  if (typeof responseBody === 'string' && isEventStream(interaction)) {
+    problems.push(...checkEventStream(where, status, response, responseBody));
+  } else if (responseBody !== undefined) {
     const name = jsonSchemaName(response);
     if (!name) problems.push(`${where}: the contract's ${status} response of ${template} has no JSON body`);
     else {
@@ -86,5 +90,37 @@ export function checkInteraction(interaction: PactInteraction): string[] {
       if (!r.ok) problems.push(`${where}: response ${status} body (${name}) ${r.issue.message}`);
     }
   }
+  return problems;
+}
+
+function isEventStream(interaction: PactInteraction): boolean {
+  const headers = interaction.response.headers ?? {};
+  const type = Object.entries(headers).find(([k]) => k.toLowerCase() === 'content-type')?.[1];
+  return [type].flat().some((t) => typeof t === 'string' && t.startsWith('text/event-stream'));
+}
+
+/** An SSE body: the contract's `text/event-stream` response, each `data:` event valid against its `x-llm-event-schema`, ending with [DONE]. */
+function checkEventStream(where: string, status: string, response: unknown, body: string): string[] {
+  let r = response as { $ref?: string; content?: Record<string, { 'x-llm-event-schema'?: { $ref?: string } }> };
+  if (r.$ref) r = doc.components.responses?.[r.$ref.split('/').pop()!] as typeof r;
+  const stream = r.content?.['text/event-stream'];
+  if (!stream) return [`${where}: the contract's ${status} response has no text/event-stream body`];
+  const ref = stream['x-llm-event-schema']?.$ref;
+  const name = ref?.slice('#/components/schemas/'.length) as ValidatorName | undefined;
+  const events = body.split('\n\n').map((e) => e.trim()).filter(Boolean);
+  const problems: string[] = [];
+  if (events.at(-1) !== 'data: [DONE]') problems.push(`${where}: the event stream does not end with data: [DONE]`);
+  events.slice(0, -1).forEach((event, index) => {
+    const data = event.split('\n').find((l) => l.startsWith('data: '))?.slice(6);
+    if (!data || !name) return void problems.push(`${where}: event ${index} has no data line`);
+    let json: unknown;
+    try {
+      json = JSON.parse(data);
+    } catch {
+      return void problems.push(`${where}: event ${index} is not JSON`);
+    }
+    const v = validate(name, json, { root: `event ${index}` });
+    if (!v.ok) problems.push(`${where}: response ${status} event ${index} (${name}) ${v.issue.message}`);
+  });
   return problems;
 }
