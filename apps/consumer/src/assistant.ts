@@ -116,13 +116,16 @@ export function createAssistant(opts: AssistantOptions): Assistant {
     const stream = await client.chat.completions.stream({ model, messages }, requestOptions(signal));
     let text = '';
     let answeredBy = model;
+    // A stream can continue on a fallback after its headers were sent: the chunks say so.
+    let chunkFallback: ChatCompletion['fallback'];
     for await (const chunk of stream) {
       answeredBy = chunk.model;
+      chunkFallback = chunk.fallback ?? chunkFallback;
       text += chunk.choices[0]?.delta?.content ?? '';
     }
     // Only reached after [DONE]: an interrupted stream threw StreamInterruptedError above.
     if (text.trim() === '') throw new UnusableAnswerError('empty_answer', 'The streamed answer was empty.');
-    return { answer: text, confidence: STREAMED_CONFIDENCE, needs_human: false, ...sourceOf(undefined, stream.meta), model: answeredBy };
+    return { answer: text, confidence: STREAMED_CONFIDENCE, needs_human: false, ...sourceOf(chunkFallback ? ({ fallback: chunkFallback } as ChatCompletion) : undefined, stream.meta), model: answeredBy };
   }
 
   return {

@@ -128,3 +128,26 @@ describe('rate limits per key', () => {
     expect((await stack.chat(ask('other'), { key: OTHER_KEY })).status).toBe(200);
   });
 });
+
+describe('shared store down, failing closed', () => {
+  it('answers 503 with Retry-After and without x-should-retry: false (nothing was retried)', async () => {
+    const { memoryDefaults } = await import('./stores/index.ts');
+    const agreement = fastAgreement();
+    const { stores, jobs } = memoryDefaults(agreement);
+    const down = () => Promise.reject(new Error('ECONNREFUSED'));
+    const stack = await startStack({
+      agreement,
+      config: { storeFailure: 'closed' },
+      service: { stores: { ...stores, requestLimiter: { consume: down, penalize: down, peek: down } }, jobs },
+    });
+    try {
+      const res = await stack.chat(ask('hi'));
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect(res.headers.get('x-should-retry')).toBeNull();
+      expect(stack.sim.recorder.attempts()).toHaveLength(0);
+    } finally {
+      await stack.close();
+    }
+  });
+});

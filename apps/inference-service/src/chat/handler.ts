@@ -106,13 +106,14 @@ export interface ChatCall {
 export function createChatHandler(deps: ChatHandlerDeps) {
   const cacheKeyOf = compileCacheKey(deps.cacheKeyTemplate);
 
-  function errorResult(error: GatewayError, headers: Record<string, string>): ChatResult {
+  /** `retried`: the service already retried and failed over towards the models for this request. */
+  function errorResult(error: GatewayError, headers: Record<string, string>, retried = false): ChatResult {
     // The contract promises Retry-After on 429 and 503: without a hint from upstream, 1 s.
     const retryAfterMs = error.retryAfterMs ?? (error.status === 429 || error.status === 503 ? DEFAULT_RETRY_AFTER_MS : undefined);
     const h: Record<string, string> = retryAfterMs !== undefined ? { ...headers, 'retry-after': String(Math.ceil(retryAfterMs / 1000)) } : { ...headers };
     // The service already retried and failed over towards the models: a client
     // retrying at once would multiply the load (one place per hop).
-    if (error.status >= 500) h['x-should-retry'] = 'false';
+    if (retried && error.status >= 500) h['x-should-retry'] = 'false';
     const status = (STATUSES.has(error.status) ? error.status : error.status >= 500 ? 502 : 400) as 400;
     return { status, body: error.toEnvelope(), headers: h };
   }
@@ -175,7 +176,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
 
     // Degraded answers once every model failed (unless the caller opted out).
     const degrade = async (error: GatewayError): Promise<ChatResult> => {
-      if (!call.allowDegraded || degradedSteps.length === 0 || !isFallbackWorthy(error)) return errorResult(error, headers);
+      if (!call.allowDegraded || degradedSteps.length === 0 || !isFallbackWorthy(error)) return errorResult(error, headers, true);
       const outcome = await runDegraded(
         degradedStepsFor(degradedSteps, error),
         {
@@ -188,7 +189,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
         deps.degraded,
         deps.onStoreError,
       );
-      if (!outcome) return errorResult(error, headers);
+      if (!outcome) return errorResult(error, headers, true);
       deps.onFallback(outcome.strategy);
       call.traceFallback?.(outcome.strategy);
       call.report?.({ model: route.name, fallback: outcome.strategy });

@@ -54,6 +54,12 @@ describe('structured output', () => {
     }
   });
 
+  it('the same schema in another key order is the same schema (hash and compiled validator)', () => {
+    const a = so.specFor({ type: 'json_object', schema: { type: 'object', required: ['a'], properties: { a: { type: 'integer' } } } });
+    const b = so.specFor({ type: 'json_object', schema: { properties: { a: { type: 'integer' } }, required: ['a'], type: 'object' } });
+    expect(a.kind === 'json' && b.kind === 'json' && a.schemaHash === b.schemaHash && a.validate === b.validate).toBe(true);
+  });
+
   it('compiles each schema once (same spec object back from the cache)', () => {
     const a = so.specFor({ type: 'json_object', schema });
     const b = so.specFor({ type: 'json_object', schema: JSON.parse(JSON.stringify(schema)) });

@@ -46,18 +46,19 @@ export function createStructuredOutput(options: StructuredOutputOptions) {
         param,
       });
     }
-    const hash = hashOf(text);
+    // Ajv's compile time grows steeply with nesting: refuse deep schemas before anything else.
+    const depth = nestingDepth(schema);
+    if (depth > MAX_SCHEMA_DEPTH) {
+      throw new GatewayError({
+        code: 'unprocessable_entity',
+        message: `${param}: the schema nests ${depth} levels deep, over the limit of ${MAX_SCHEMA_DEPTH}.`,
+        param,
+      });
+    }
+    // Canonical (sorted keys): the same schema written in another key order is the same schema.
+    const hash = hashOf(canonicalJson(schema));
     let validate = compiled.get(hash);
     if (!validate) {
-      // Ajv's compile time grows steeply with nesting: refuse deep schemas before compiling.
-      const depth = nestingDepth(schema);
-      if (depth > MAX_SCHEMA_DEPTH) {
-        throw new GatewayError({
-          code: 'unprocessable_entity',
-          message: `${param}: the schema nests ${depth} levels deep, over the limit of ${MAX_SCHEMA_DEPTH}.`,
-          param,
-        });
-      }
       try {
         validate = ajv.compile(schema);
       } catch (err) {
@@ -130,4 +131,12 @@ export function nestingDepth(root: unknown): number {
     for (const child of Object.values(value)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
   }
   return max;
+}
+
+/** JSON with object keys sorted, for hashing (depth already bounded by the caller). */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
 }
