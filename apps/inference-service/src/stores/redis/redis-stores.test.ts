@@ -107,9 +107,17 @@ describe('redisResponseCache', () => {
 });
 
 describe('bullJobQueue', () => {
+  const queueClients: Array<ReturnType<typeof client>> = [];
+  /** Waits until every queue client is connected (a loaded machine may take a while). */
+  const queuesReady = async () => {
+    const deadline = Date.now() + 10_000;
+    while (queueClients.some((c) => c.status !== 'ready') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  };
   const queue = <P, R>(prefix: string, extra: Partial<Parameters<typeof bullJobQueue>[0]> = {}) => {
+    const queueClient = client();
+    queueClients.push(queueClient);
     const q = bullJobQueue<P, R>({
-      client: client(),
+      client: queueClient,
       workerConnection: () => {
         const c = workerClient(redis.url);
         clients.push(c);
@@ -137,7 +145,7 @@ describe('bullJobQueue', () => {
   it('runs a job enqueued elsewhere, retries a failed attempt, and shows the result to every reader', async () => {
     const producer = queue<{ n: number }, { doubled: number }>('t:jobs1');
     const consumer = queue<{ n: number }, { doubled: number }>('t:jobs1');
-    await new Promise((r) => setTimeout(r, 50)); // let the producer's connection come up
+    await queuesReady();
     const seen: number[] = [];
     const job = await producer.enqueue({ n: 21 });
     expect(job.id).toMatch(JOB_ID);
