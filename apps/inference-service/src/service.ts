@@ -169,8 +169,8 @@ export function createService(options: ServiceOptions): Service {
     sleep,
   });
   if (config.runWorker) {
-    const process = createJobProcessor({ resolve, session, structured, telemetry, onTokens, now, sleep });
-    jobs.startWorker((payload) => process(payload));
+    const runJob = createJobProcessor({ resolve, session, structured, telemetry, onTokens, now, sleep });
+    jobs.startWorker((payload) => runJob(payload));
   }
 
   let draining = false;
