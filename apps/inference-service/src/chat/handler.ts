@@ -159,7 +159,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     const degradedSteps = route.fallback.filter((s): s is { strategy: DegradedStrategy } => s.strategy !== 'alternative_model').map((s) => s.strategy);
     const question = lastUserText(messages);
     const cacheKey = degradedSteps.includes('cache')
-      ? cacheKeyOf(question, hashOf(JSON.stringify([body.model, messages])), output.kind === 'json' ? output.schemaHash : undefined)
+      ? cacheKeyOf(question, () => hashOf(JSON.stringify([body.model, messages])), output.kind === 'json' ? output.schemaHash : undefined)
       : undefined;
     const id = `chatcmpl-${call.requestId}`;
 

@@ -10,7 +10,7 @@ describe('fallback cache key', () => {
     ['request-hash keys by the whole request', { template: 'request-hash', question: 'ignored', want: 'req:HASH' }],
   ];
   it.each(cases)('%s', (_name, { template, question, schema, want }) => {
-    expect(compileCacheKey(template)(question, 'HASH', schema)).toBe(want);
+    expect(compileCacheKey(template)(question, () => 'HASH', schema)).toBe(want);
   });
 
   it('rejects a template it cannot expand, at start', () => {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Builds the fallback cache key. `template` is either `request-hash` (a hash
@@ -7,9 +7,10 @@ import { createHash } from 'node:crypto';
  * normalized (trimmed, lower-cased, whitespace collapsed). Structured requests
  * add the schema's hash, so a text answer never serves a JSON request.
  */
-export function compileCacheKey(template: string): (question: string, requestHash: string, schemaHash?: string) => string {
+export function compileCacheKey(template: string): (question: string, requestHash: () => string, schemaHash?: string) => string {
   const suffix = (schemaHash?: string) => (schemaHash ? `:schema:${schemaHash}` : '');
-  if (template === 'request-hash') return (_q, requestHash, schemaHash) => `req:${requestHash}${suffix(schemaHash)}`;
+  // The request hash is a thunk: only the request-hash template pays for hashing the whole request.
+  if (template === 'request-hash') return (_q, requestHash, schemaHash) => `req:${requestHash()}${suffix(schemaHash)}`;
   const m = /^(.*)\{question(?:\[:(\d+)\])?\}(.*)$/.exec(template);
   if (!m) throw new Error(`fallback.cache.key: unsupported template '${template}' (use 'request-hash' or a text with {question} or {question[:N]})`);
   const [, before = '', limit, after = ''] = m;
@@ -22,5 +23,5 @@ export function normalize(text: string): string {
 }
 
 export function hashOf(value: string): string {
-  return createHash('sha256').update(value).digest('hex').slice(0, 32);
+  return hash('sha256', value, 'hex').slice(0, 32);
 }

@@ -44,22 +44,24 @@ export class SseParser {
       this.#skipLf = false;
       if (buf[0] === LF) start = 1;
     }
-    let i = start;
-    while (i < len) {
-      const b = buf[i]!;
-      if (b !== LF && b !== CR) {
-        i++;
-        continue;
-      }
+    // Line ends are found with Buffer#indexOf (native memchr) rather than a JS loop
+    // over every byte; the next CR is looked up again only once it has been passed.
+    let nextCr = buf.indexOf(CR, start);
+    while (start < len) {
+      const nextLf = buf.indexOf(LF, start);
+      if (nextCr !== -1 && nextCr < start) nextCr = buf.indexOf(CR, start);
+      if (nextLf === -1 && nextCr === -1) break;
+      const isCr = nextCr !== -1 && (nextLf === -1 || nextCr < nextLf);
+      let i = isCr ? nextCr : nextLf;
       this.#line(buf, start, i);
-      if (b === CR) {
+      if (isCr) {
         if (i + 1 < len) {
           if (buf[i + 1] === LF) i++;
         } else {
           this.#skipLf = true;
         }
       }
-      start = ++i;
+      start = i + 1;
     }
     if (start < len) this.#rest = buf.subarray(start);
     return this.#count;
