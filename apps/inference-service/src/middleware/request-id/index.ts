@@ -16,7 +16,9 @@ export function requestId(): MiddlewareHandler {
     const given = c.req.header('x-request-id');
     const id = given && VALID_ID.test(given) ? given : randomUUID().replaceAll('-', '');
     c.set('requestId', id);
+    // Set before the answer exists: Hono applies it when the response is built
+    // (touching c.res.headers afterwards would materialise a Headers object per request).
+    c.header('x-request-id', id);
     await next();
-    c.res.headers.set('x-request-id', id);
   };
 }
