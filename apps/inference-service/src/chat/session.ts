@@ -122,10 +122,12 @@ async function collect(
   const stream = await candidate.provider.stream(request, { signal, timeouts, headers });
   let content = '';
   try {
-    for await (const event of stream) {
-      if (event.type === 'delta') content += event.content;
-      else if (event.type === 'malformed') ctx.telemetry.malformedChunk(candidate.name);
-      else return { content, finishReason: event.finishReason, usage: event.usage ?? estimateUsage(request.messages, content) };
+    for await (const batch of stream.batches ? stream.batches() : singles(stream)) {
+      for (const event of batch) {
+        if (event.type === 'delta') content += event.content;
+        else if (event.type === 'malformed') ctx.telemetry.malformedChunk(candidate.name);
+        else return { content, finishReason: event.finishReason, usage: event.usage ?? estimateUsage(request.messages, content) };
+      }
     }
   } finally {
     stream.cancel();
@@ -136,6 +138,11 @@ async function collect(
     retryable: true,
     message: `The stream from model '${candidate.requested}' ended without a finish event.`,
   });
+}
+
+/** A stream without batches, as batches of one. */
+async function* singles(stream: UpstreamStream): AsyncGenerator<readonly UpstreamStreamEvent[]> {
+  for await (const event of stream) yield [event];
 }
 
 /** What the streaming caller receives: text as it comes, then one finish. */

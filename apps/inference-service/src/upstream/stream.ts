@@ -68,7 +68,17 @@ export class SseUpstreamStream implements UpstreamStream {
     this.#body.destroy();
   }
 
+  /** One event at a time (what a streaming caller forwards). */
   async *[Symbol.asyncIterator](): AsyncGenerator<UpstreamStreamEvent, void, undefined> {
+    for await (const batch of this.batches()) for (const ev of batch) yield ev;
+  }
+
+  /**
+   * The events of each body chunk together: a caller that reads the whole
+   * answer (a non-streamed request) pays one async step per chunk, not per
+   * event. A batch is valid until the next one is requested.
+   */
+  async *batches(): AsyncGenerator<readonly UpstreamStreamEvent[], void, undefined> {
     if (this.#used) throw new Error('An UpstreamStream can be iterated only once');
     this.#used = true;
     const call = this.#call;
@@ -98,8 +108,8 @@ export class SseUpstreamStream implements UpstreamStream {
               finished = true;
               this.#complete = true;
             }
-            yield ev;
           }
+          yield out;
           out.length = 0;
           // Time spent in the consumer is not upstream idleness.
           call.gotChunk();
@@ -111,14 +121,14 @@ export class SseUpstreamStream implements UpstreamStream {
         // The finish was seen and only the trailer (usage, terminator) is missing:
         // the answer is complete unless the caller gave up on it.
         if (mapped.kind !== 'aborted' && decoder.end(out)) {
-          for (const ev of out) yield ev;
+          yield out;
           return;
         }
         throw mapped;
       }
       parser.end();
       if (!finished && decoder.end(out)) finished = true;
-      for (const ev of out) yield ev;
+      if (out.length > 0) yield out;
       out.length = 0;
       if (!finished) {
         throw new GatewayError({

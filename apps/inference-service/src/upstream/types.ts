@@ -86,6 +86,8 @@ export interface UpstreamStream extends AsyncIterable<UpstreamStreamEvent> {
   readonly model: string;
   readonly rateLimit?: RateLimitInfo;
   cancel(): void;
+  /** The events of each body chunk together (cheaper for a caller that reads the whole answer). */
+  batches?(): AsyncIterable<readonly UpstreamStreamEvent[]>;
 }
 
 export type ProviderKind = 'openai' | 'anthropic';
