@@ -2,7 +2,7 @@ import type { Agreement } from '@llmgw/contract';
 import type { ChatJobPayload } from '../chat/handler.ts';
 import type { CompletionBody } from '../chat/wire.ts';
 import { memoryJobQueue, memoryStores } from './memory/index.ts';
-import { redisStores, type JobTuning } from './redis/index.ts';
+import type { JobTuning } from './redis/index.ts';
 import type { RedisClientTuning } from './redis/client.ts';
 import type { JobQueue, SharedStores } from './types.ts';
 
@@ -28,6 +28,8 @@ export async function openStores(options: OpenStoresOptions): Promise<OpenedStor
   const { agreement } = options;
   const async = agreement.fallback.async;
   if (options.redisUrl) {
+    // Loaded only when used: ioredis and BullMQ cost ~18 MB of memory at start.
+    const { redisStores } = await import('./redis/index.ts');
     const { stores, jobs, connected } = redisStores<ChatJobPayload, CompletionBody>({
       url: options.redisUrl,
       requestsPerMinute: agreement.rateLimits.requestsPerMinute,
