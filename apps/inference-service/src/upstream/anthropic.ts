@@ -8,8 +8,8 @@
  */
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '@llmgw/resilience';
-import { UpstreamCall, header, httpError, readErrorBody, type ResponseHeaders } from './http.ts';
-import { MALFORMED, SseUpstreamStream, inBandError, type StreamDecoder } from './stream.ts';
+import { completeExchange, header, httpError, invalidBody, streamExchange, type Exchange, type ResponseHeaders } from './http.ts';
+import { MALFORMED, inBandError, type StreamDecoder } from './stream.ts';
 import { jsonInstruction } from './structured.ts';
 import type {
   CallOptions,
@@ -85,50 +85,36 @@ class AnthropicProvider implements Provider {
   }
 
   async complete(req: UpstreamRequest, opts: CallOptions): Promise<UpstreamCompletion> {
-    const call = new UpstreamCall(this.name, opts, false);
-    const res = await call.send(this.#dispatcher, { path: this.#path, headers: this.#requestHeaders(opts, false), body: JSON.stringify(this.toWire(req, false)) });
-    try {
-      if (res.statusCode >= 300) throw this.#error(res.statusCode, res.headers, await readErrorBody(res.body));
-      let json: AnthropicMessage;
-      try {
-        json = (await res.body.json()) as AnthropicMessage;
-      } catch (error) {
-        if (error instanceof SyntaxError) throw invalidBody(this.name, error);
-        throw error;
-      }
-      if (json === null || typeof json !== 'object' || !Array.isArray(json.content)) throw invalidBody(this.name, 'no content');
+    return completeExchange<AnthropicMessage>(this.#exchange(req, opts, false), (json, headers) => {
+      if (json === null || typeof json !== 'object' || !Array.isArray(json.content)) throw invalidBody(this.name, EXPECTED, 'no content');
       let content = '';
       for (const block of json.content) if (block?.type === 'text' && typeof block.text === 'string') content += block.text;
       return {
-        id: typeof json.id === 'string' ? json.id : (header(res.headers, 'request-id') ?? ''),
+        id: typeof json.id === 'string' ? json.id : (header(headers, 'request-id') ?? ''),
         model: typeof json.model === 'string' ? json.model : req.model,
         content,
         finishReason: STOP_REASON[json.stop_reason ?? 'end_turn'] ?? 'stop',
         usage: { promptTokens: json.usage?.input_tokens ?? 0, completionTokens: json.usage?.output_tokens ?? 0 },
         refusal: null,
-        rateLimit: rateLimitOf(res.headers),
+        rateLimit: rateLimitOf(headers),
       };
-    } catch (error) {
-      throw call.mapError(error);
-    } finally {
-      call.end();
-    }
+    });
   }
 
   async stream(req: UpstreamRequest, opts: CallOptions): Promise<UpstreamStream> {
-    const call = new UpstreamCall(this.name, opts, true);
-    const res = await call.send(this.#dispatcher, { path: this.#path, headers: this.#requestHeaders(opts, true), body: JSON.stringify(this.toWire(req, true)) });
-    if (res.statusCode >= 300) {
-      try {
-        throw this.#error(res.statusCode, res.headers, await readErrorBody(res.body));
-      } catch (error) {
-        throw call.mapError(error);
-      } finally {
-        call.end();
-      }
-    }
-    const decoder = new AnthropicStreamDecoder(this.name, header(res.headers, 'request-id') ?? '', req.model);
-    return new SseUpstreamStream(this.name, call, res.body, decoder, rateLimitOf(res.headers));
+    return streamExchange(this.#exchange(req, opts, true), (headers) => new AnthropicStreamDecoder(this.name, header(headers, 'request-id') ?? '', req.model));
+  }
+
+  #exchange(req: UpstreamRequest, opts: CallOptions, stream: boolean): Exchange<AnthropicMessage> {
+    return {
+      upstream: this.name,
+      dispatcher: this.#dispatcher,
+      spec: { path: this.#path, headers: this.#requestHeaders(opts, stream), body: JSON.stringify(this.toWire(req, stream)) },
+      opts,
+      error: (status, headers, body) => this.#error(status, headers, body),
+      rateLimit: (headers) => rateLimitOf(headers),
+      expected: EXPECTED,
+    };
   }
 
   /** Our request in the Messages wire format (exported for tests through the class). */
@@ -171,14 +157,7 @@ export function classifyAnthropicError(status: number, body: unknown): 'context_
   return undefined;
 }
 
-function invalidBody(upstream: string, cause: unknown): GatewayError {
-  return new GatewayError({
-    code: 'upstream_error',
-    message: `Upstream "${upstream}" answered with a body that is not a message`,
-    retryable: true,
-    cause,
-  });
-}
+const EXPECTED = 'a message';
 
 interface AnthropicMessage {
   id?: string;

@@ -14,7 +14,8 @@
  */
 import type { Dispatcher } from 'undici';
 import { GatewayError, abortedError, isGatewayError, timeoutError } from '@llmgw/resilience';
-import type { CallOptions } from './types.ts';
+import { SseUpstreamStream, type StreamDecoder } from './stream.ts';
+import type { CallOptions, RateLimitInfo, UpstreamCompletion, UpstreamStream } from './types.ts';
 
 /** Upstream error bodies are read up to this size; the rest is dropped. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -261,6 +262,66 @@ export function httpError(
   return GatewayError.fromStatus(mapped, {
     message: `Upstream "${upstream}" answered HTTP ${status}`,
     headers,
+    cause,
+  });
+}
+
+/** How one provider's wire format reads an exchange (the rest is the same for every provider). */
+export interface Exchange<T> {
+  upstream: string;
+  dispatcher: Dispatcher;
+  spec: HttpRequestSpec;
+  opts: CallOptions;
+  /** The provider's error body as a GatewayError (status mapping, special codes). */
+  error(status: number, headers: ResponseHeaders, body: unknown): GatewayError;
+  rateLimit(headers: ResponseHeaders): RateLimitInfo | undefined;
+  /** What a body that is not the provider's answer is called in the error message. */
+  expected: string;
+}
+
+/** A non-streamed exchange: send, map a non-2xx to the provider's error, parse the JSON answer. */
+export async function completeExchange<T>(x: Exchange<T>, read: (json: T, headers: ResponseHeaders) => UpstreamCompletion): Promise<UpstreamCompletion> {
+  const call = new UpstreamCall(x.upstream, x.opts, false);
+  const res = await call.send(x.dispatcher, x.spec);
+  try {
+    if (res.statusCode >= 300) throw x.error(res.statusCode, res.headers, await readErrorBody(res.body));
+    let json: T;
+    try {
+      json = (await res.body.json()) as T;
+    } catch (error) {
+      if (error instanceof SyntaxError) throw invalidBody(x.upstream, x.expected, error);
+      throw error;
+    }
+    return read(json, res.headers);
+  } catch (error) {
+    throw call.mapError(error);
+  } finally {
+    call.end();
+  }
+}
+
+/** A streamed exchange: send, map a non-2xx to the provider's error, then the body as events. */
+export async function streamExchange(x: Exchange<unknown>, decoder: (headers: ResponseHeaders) => StreamDecoder): Promise<UpstreamStream> {
+  const call = new UpstreamCall(x.upstream, x.opts, true);
+  const res = await call.send(x.dispatcher, x.spec);
+  if (res.statusCode >= 300) {
+    try {
+      throw x.error(res.statusCode, res.headers, await readErrorBody(res.body));
+    } catch (error) {
+      throw call.mapError(error);
+    } finally {
+      call.end();
+    }
+  }
+  return new SseUpstreamStream(x.upstream, call, res.body, decoder(res.headers), x.rateLimit(res.headers));
+}
+
+/** A 2xx body that is not what the provider promised: retryable (the next answer may be fine). */
+export function invalidBody(upstream: string, expected: string, cause: unknown): GatewayError {
+  return new GatewayError({
+    code: 'upstream_error',
+    message: `Upstream "${upstream}" answered with a body that is not ${expected}`,
+    retryable: true,
     cause,
   });
 }

@@ -8,8 +8,8 @@
  */
 import type { Dispatcher } from 'undici';
 import { GatewayError, parseDuration } from '@llmgw/resilience';
-import { UpstreamCall, header, httpError, readErrorBody, type ResponseHeaders } from './http.ts';
-import { MALFORMED, SseUpstreamStream, inBandError, type StreamDecoder } from './stream.ts';
+import { completeExchange, header, httpError, invalidBody, streamExchange, type Exchange, type ResponseHeaders } from './http.ts';
+import { MALFORMED, inBandError, type StreamDecoder } from './stream.ts';
 import { jsonInstruction, withInstruction } from './structured.ts';
 import type {
   CallOptions,
@@ -72,50 +72,36 @@ class OpenAiProvider implements Provider {
   }
 
   async complete(req: UpstreamRequest, opts: CallOptions): Promise<UpstreamCompletion> {
-    const call = new UpstreamCall(this.name, opts, false);
-    const res = await call.send(this.#dispatcher, { path: this.#path, headers: this.#requestHeaders(opts, false), body: this.#body(req, false) });
-    try {
-      if (res.statusCode >= 300) throw this.#error(res.statusCode, res.headers, await readErrorBody(res.body));
-      let json: OpenAiCompletion;
-      try {
-        json = (await res.body.json()) as OpenAiCompletion;
-      } catch (error) {
-        if (error instanceof SyntaxError) throw invalidBody(this.name, error);
-        throw error;
-      }
+    return completeExchange<OpenAiCompletion>(this.#exchange(req, opts, false), (json, headers) => {
       const choice = json?.choices?.[0];
-      if (choice === undefined || choice === null) throw invalidBody(this.name, 'no choices');
+      if (choice === undefined || choice === null) throw invalidBody(this.name, EXPECTED, 'no choices');
       const message = choice.message ?? {};
       return {
-        id: typeof json.id === 'string' ? json.id : (header(res.headers, 'x-request-id') ?? ''),
+        id: typeof json.id === 'string' ? json.id : (header(headers, 'x-request-id') ?? ''),
         model: typeof json.model === 'string' ? json.model : req.model,
         content: typeof message.content === 'string' ? message.content : '',
         finishReason: FINISH[choice.finish_reason ?? 'stop'] ?? 'stop',
         usage: usageOf(json.usage) ?? { promptTokens: 0, completionTokens: 0 },
         refusal: message.refusal ?? null,
-        rateLimit: rateLimitOf(res.headers),
+        rateLimit: rateLimitOf(headers),
       };
-    } catch (error) {
-      throw call.mapError(error);
-    } finally {
-      call.end();
-    }
+    });
   }
 
   async stream(req: UpstreamRequest, opts: CallOptions): Promise<UpstreamStream> {
-    const call = new UpstreamCall(this.name, opts, true);
-    const res = await call.send(this.#dispatcher, { path: this.#path, headers: this.#requestHeaders(opts, true), body: this.#body(req, true) });
-    if (res.statusCode >= 300) {
-      try {
-        throw this.#error(res.statusCode, res.headers, await readErrorBody(res.body));
-      } catch (error) {
-        throw call.mapError(error);
-      } finally {
-        call.end();
-      }
-    }
-    const decoder = new OpenAiStreamDecoder(this.name, header(res.headers, 'x-request-id') ?? '', req.model);
-    return new SseUpstreamStream(this.name, call, res.body, decoder, rateLimitOf(res.headers));
+    return streamExchange(this.#exchange(req, opts, true), (headers) => new OpenAiStreamDecoder(this.name, header(headers, 'x-request-id') ?? '', req.model));
+  }
+
+  #exchange(req: UpstreamRequest, opts: CallOptions, stream: boolean): Exchange<OpenAiCompletion> {
+    return {
+      upstream: this.name,
+      dispatcher: this.#dispatcher,
+      spec: { path: this.#path, headers: this.#requestHeaders(opts, stream), body: this.#body(req, stream) },
+      opts,
+      error: (status, headers, body) => this.#error(status, headers, body),
+      rateLimit: rateLimitOf,
+      expected: EXPECTED,
+    };
   }
 
   #requestHeaders(opts: CallOptions, stream: boolean): Record<string, string> {
@@ -176,14 +162,7 @@ export function classifyOpenAiError(body: unknown): 'context_length' | 'content_
   return undefined;
 }
 
-function invalidBody(upstream: string, cause: unknown): GatewayError {
-  return new GatewayError({
-    code: 'upstream_error',
-    message: `Upstream "${upstream}" answered with a body that is not a chat completion`,
-    retryable: true,
-    cause,
-  });
-}
+const EXPECTED = 'a chat completion';
 
 interface OpenAiUsage {
   prompt_tokens?: number;
