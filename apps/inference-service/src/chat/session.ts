@@ -132,12 +132,7 @@ async function collect(
   } finally {
     stream.cancel();
   }
-  throw new GatewayError({
-    code: 'upstream_error',
-    kind: 'stream_truncated',
-    retryable: true,
-    message: `The stream from model '${candidate.requested}' ended without a finish event.`,
-  });
+  throw truncated(candidate, 'ended without a finish event');
 }
 
 /** A stream without batches, as batches of one. */
@@ -219,12 +214,7 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
         const next = await iterator.next();
         event = next.done ? undefined : next.value;
       }
-      throw new GatewayError({
-        code: 'upstream_error',
-        kind: 'stream_truncated',
-        retryable: true,
-        message: `The stream from model '${candidate.requested}' ended without a finish event.`,
-      });
+      throw truncated(candidate, 'ended without a finish event');
     } catch (err) {
       const error = GatewayError.from(err);
       if (ctx.signal.aborted) throw error;
@@ -308,12 +298,7 @@ async function openStream(
     throw err;
   }
   stream.cancel();
-  throw new GatewayError({
-    code: 'upstream_error',
-    kind: 'stream_truncated',
-    retryable: true,
-    message: `The stream from model '${candidate.requested}' ended before any content.`,
-  });
+  throw truncated(candidate, 'ended before any content');
 }
 
 /** The same stream, iterated from where `iterator` left off. */
@@ -325,6 +310,16 @@ function resumable(stream: UpstreamStream, iterator: AsyncIterator<UpstreamStrea
     cancel: () => stream.cancel(),
     [Symbol.asyncIterator]: () => iterator,
   };
+}
+
+/** A stream that stopped short (retryable: another attempt may finish it). */
+function truncated(candidate: Candidate, what: string): GatewayError {
+  return new GatewayError({
+    code: 'upstream_error',
+    kind: 'stream_truncated',
+    retryable: true,
+    message: `The stream from model '${candidate.requested}' ${what}.`,
+  });
 }
 
 /** The error for a request no candidate could answer. */
