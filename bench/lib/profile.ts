@@ -1,10 +1,11 @@
 // Top frames of a V8 CPU profile (.cpuprofile from --cpu-prof) by self time.
-import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { dirname, relative, resolve } from 'node:path';
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   children?: number[];
 }
 interface CpuProfile {
@@ -36,8 +37,9 @@ export function topFrames(file: string, root: string, limit = 25): { totalMs: nu
   for (const [id, ms] of selfByNode) {
     const cf = byId.get(id)?.callFrame;
     if (!cf) continue;
-    const where = cf.url ? relative(root, cf.url.replace(/^file:\/\//, '')) : '';
-    const name = `${cf.functionName || '(anonymous)'}${where ? ` (${where}:${cf.lineNumber + 1})` : ''}`;
+    const at = original(cf);
+    const where = at.file ? relative(root, at.file) : '';
+    const name = `${cf.functionName || '(anonymous)'}${where ? ` (${where}:${at.line + 1})` : ''}`;
     byFrame.set(name, (byFrame.get(name) ?? 0) + ms);
     byArea.set(area(where, cf.functionName), (byArea.get(area(where, cf.functionName)) ?? 0) + ms);
   }
@@ -62,4 +64,22 @@ function area(where: string, fn: string): string {
   }
   const parts = where.split('/');
   return parts.slice(0, parts[0] === 'apps' || parts[0] === 'packages' ? 4 : 2).join('/');
+}
+
+const sourceMaps = new Map<string, SourceMap | undefined>();
+
+/**
+ * A frame's place in the sources: the service runs as a bundle (dist/main.mjs),
+ * so its frames are mapped back through the bundle's source map; other files as they are.
+ */
+function original(cf: ProfileNode['callFrame']): { file: string; line: number } {
+  const file = cf.url.replace(/^file:\/\//, '');
+  if (!file.endsWith('.mjs')) return { file, line: cf.lineNumber };
+  if (!sourceMaps.has(file)) {
+    const map = `${file}.map`;
+    sourceMaps.set(file, existsSync(map) ? new SourceMap(JSON.parse(readFileSync(map, 'utf8'))) : undefined);
+  }
+  const entry = sourceMaps.get(file)?.findEntry(cf.lineNumber, cf.columnNumber);
+  if (!entry || !('originalSource' in entry)) return { file, line: cf.lineNumber };
+  return { file: resolve(dirname(file), entry.originalSource), line: entry.originalLine };
 }

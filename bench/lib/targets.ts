@@ -67,15 +67,32 @@ export async function startService(options: ServiceStart): Promise<Child> {
     LLM_TOKENS_PER_MINUTE: '1000000000000',
     LLM_TOKEN_BUDGET: '1000000000000000',
   });
+  const start = startCommand();
+  execFileSync(NODE, start.build, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   return spawnTarget({
     name: 'service',
     command: NODE,
-    args: [...prof, '--conditions=source', join(ROOT, 'apps/inference-service/src/main.ts')],
+    args: [...prof, ...start.run],
     cwd: ROOT,
     env,
     url: `http://127.0.0.1:${port}`,
     readyPath: '/healthz',
   });
+}
+
+/**
+ * The service's build and run commands, read from the root package.json's `start`
+ * script (`node <build script> && node <flags> <bundle>`), so the benchmark runs
+ * the service with exactly the flags and entry point `npm start` uses.
+ */
+export function startCommand(): { build: string[]; run: string[] } {
+  const script = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '';
+  const steps = script.split('&&').map((step) => step.trim().split(/\s+/));
+  const [build, run] = steps;
+  if (steps.length !== 2 || build?.[0] !== 'node' || run?.[0] !== 'node') {
+    throw new Error(`bench: the root start script is not 'node <build> && node <flags> <entry>' any more: ${script}`);
+  }
+  return { build: build.slice(1), run: run.slice(1) };
 }
 
 /** Installs Portkey from its lock file when missing; returns why it cannot run, or undefined. */

@@ -8,6 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { parseDocument } from 'yaml';
+// Imported, not read from disk: the production bundle (scripts/bundle.ts) carries it.
+import routesSchema from '../../routes.schema.json' with { type: 'json' };
 
 export type UpstreamKind = 'openai' | 'anthropic';
 
@@ -64,14 +66,13 @@ export class RoutesFileError extends Error {
   }
 }
 
-const SCHEMA_URL = new URL('../../routes.schema.json', import.meta.url);
 let validator: ValidateFunction | undefined;
 
 /** Compiled on first use, once per process. */
 function routesValidator(): ValidateFunction {
   if (validator === undefined) {
     const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
-    validator = ajv.compile(JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as object);
+    validator = ajv.compile(structuredClone(routesSchema) as object);
   }
   return validator;
 }

@@ -313,7 +313,7 @@ export async function streamExchange(x: Exchange<unknown>, decoder: (headers: Re
       call.end();
     }
   }
-  return new SseUpstreamStream(x.upstream, call, res.body, decoder(res.headers), x.rateLimit(res.headers));
+  return new SseUpstreamStream(x.upstream, call, res.body, decoder(res.headers), () => x.rateLimit(res.headers));
 }
 
 /** A 2xx body that is not what the provider promised: retryable (the next answer may be fine). */

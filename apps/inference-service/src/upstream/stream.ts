@@ -34,7 +34,7 @@ const CANCELLED = new Error('stream cancelled');
 export const MALFORMED: UpstreamStreamEvent = Object.freeze({ type: 'malformed' }) as UpstreamStreamEvent;
 
 export class SseUpstreamStream implements UpstreamStream {
-  readonly rateLimit: RateLimitInfo | undefined;
+  readonly #rateLimit: () => RateLimitInfo | undefined;
   readonly #call: UpstreamCall;
   readonly #body: Dispatcher.ResponseData['body'];
   readonly #decoder: StreamDecoder;
@@ -43,12 +43,17 @@ export class SseUpstreamStream implements UpstreamStream {
   /** The decoder yielded the finish: the answer is complete, the rest is only trailer. */
   #complete = false;
 
-  constructor(upstream: string, call: UpstreamCall, body: Dispatcher.ResponseData['body'], decoder: StreamDecoder, rateLimit: RateLimitInfo | undefined) {
+  constructor(upstream: string, call: UpstreamCall, body: Dispatcher.ResponseData['body'], decoder: StreamDecoder, rateLimit: () => RateLimitInfo | undefined) {
     this.#upstream = upstream;
     this.#call = call;
     this.#body = body;
     this.#decoder = decoder;
-    this.rateLimit = rateLimit;
+    this.#rateLimit = rateLimit;
+  }
+
+  /** The upstream's rate-limit headers, parsed when read (nothing on the request path reads them). */
+  get rateLimit(): RateLimitInfo | undefined {
+    return this.#rateLimit();
   }
 
   /** From the response headers at first, then from the first event that names it. */

@@ -1,0 +1,117 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { validators } from '@llmgw/contract';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// `npm start` as the README gives it: bundle the service (scripts/bundle.ts), then run
+// dist/main.mjs with the embedded simulator. This is the only test that runs the bundle,
+// so it checks what the bundle could lose: files read at run time (the routes schema,
+// the docs assets), CommonJS dependencies, the lazily imported Redis stores, and the
+// graceful stop.
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const BUNDLE = `${ROOT}apps/inference-service/dist/main.mjs`;
+const ROUTES = fileURLToPath(new URL('../examples/simulator.routes.yaml', import.meta.url));
+const KEY = 'sk-local-dev';
+
+let child: ChildProcess;
+let url: string;
+const output: string[] = [];
+
+beforeAll(async () => {
+  child = spawn('npm', ['start', '--silent'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', LLM_API_KEYS: undefined, LLM_ROUTES_FILE: undefined, REDIS_URL: undefined },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => output.push(s));
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => output.push(s));
+  url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`npm start did not listen within 30 s:\n${output.join('')}`)), 30_000);
+    const look = () => {
+      const line = output.join('').split('\n').find((l) => l.includes('"inference service listening"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve((JSON.parse(line) as { url: string }).url);
+      }
+    };
+    child.stdout!.on('data', look);
+    child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output.join('')}`)));
+  });
+}, 60_000);
+
+afterAll(() => {
+  if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+});
+
+describe('npm start (the production bundle)', () => {
+  it('built dist/main.mjs with its source map', () => {
+    expect(existsSync(BUNDLE)).toBe(true);
+    expect(readFileSync(BUNDLE, 'utf8')).toMatch(/\/\/# sourceMappingURL=main\.mjs\.map\s*$/);
+  });
+
+  it('answers a chat completion from the embedded simulator in the contract shape', async () => {
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'How do I reset my password?' }] }),
+    });
+    expect(res.status).toBe(200);
+    const body: unknown = await res.json();
+    expect(validators.ChatCompletion(body), JSON.stringify(validators.ChatCompletion.errors)).toBe(true);
+  });
+
+  it('streams, rejects a bad key with the error envelope, and serves the docs and metrics', async () => {
+    const stream = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'Tell me about your opening hours.' }] }),
+    });
+    expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect((await stream.text()).trimEnd().endsWith('data: [DONE]')).toBe(true);
+
+    const denied = await fetch(`${url}/v1/models`, { headers: { authorization: 'Bearer sk-wrong' } });
+    expect(denied.status).toBe(401);
+    expect(validators.ErrorResponse(await denied.json())).toBe(true);
+
+    const docs = await fetch(`${url}/docs`);
+    expect(docs.status).toBe(200);
+    const assets = [...(await docs.text()).matchAll(/(?:src|href)="([^"]+\.(?:js|css))"/g)].map((m) => m[1]!);
+    expect(assets.length).toBeGreaterThan(0);
+    for (const asset of assets) expect((await fetch(new URL(asset, `${url}/docs/`))).status, asset).toBe(200);
+
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^llm_requests_total\{model="gpt-4o-mini",status="200"\} [12]$/m);
+  });
+
+  it('checks a routes file at start with the schema it carries, naming the problem', async () => {
+    const invalid = join(mkdtempSync(join(tmpdir(), 'llmgw-routes-')), 'routes.yaml');
+    writeFileSync(invalid, 'upstreams:\n  sim: { kind: telepathy, baseUrl: http://127.0.0.1:1/v1 }\n');
+    const bad = spawn(process.execPath, [BUNDLE, '--routes', invalid], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    bad.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const [code] = (await once(bad, 'exit')) as [number];
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/\/upstreams\/sim\/kind/);
+
+    const good = spawn(process.execPath, [BUNDLE, '--routes', ROUTES], { cwd: ROOT, env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    good.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
+    good.stderr!.setEncoding('utf8').on('data', (s: string) => (out += s));
+    await expect.poll(() => out, { timeout: 15_000 }).toMatch(/inference service listening/);
+    good.kill('SIGTERM');
+    const [goodCode] = (await once(good, 'exit')) as [number];
+    expect(goodCode, out).toBe(0);
+  });
+
+  it('stops gracefully on SIGTERM', async () => {
+    const exited = once(child, 'exit');
+    process.kill(-child.pid!, 'SIGTERM');
+    await exited;
+    expect(output.join('')).toMatch(/"msg":"stopped"/);
+  });
+});
