@@ -9,6 +9,7 @@
 import type { Dispatcher } from 'undici';
 import { GatewayError, parseDuration } from '@llmgw/resilience';
 import { completeExchange, header, httpError, invalidBody, streamExchange, type Exchange, type ResponseHeaders } from './http.ts';
+import { contentDeltaOf } from './openai-chunk.ts';
 import { MALFORMED, inBandError, type StreamDecoder } from './stream.ts';
 import { jsonInstruction, withInstruction } from './structured.ts';
 import type {
@@ -233,6 +234,15 @@ class OpenAiStreamDecoder implements StreamDecoder {
     if (data === '[DONE]') {
       this.#flush(out);
       return true;
+    }
+    // After the first chunk (its id and model are read in full), most chunks are a bare
+    // content delta: read those without building the object (openai-chunk.ts).
+    if (this.#seenFirst) {
+      const content = contentDeltaOf(data);
+      if (content !== undefined) {
+        if (content !== '') out.push({ type: 'delta', content });
+        return false;
+      }
     }
     let chunk: OpenAiChunk;
     try {
