@@ -177,10 +177,8 @@ export function createService(options: ServiceOptions): Service {
   let inflight = 0;
   let idle: (() => void) | undefined;
 
-  const finishRecord = (record: RequestRecord, status: number, c?: Context) => {
-    if (record.finished) return;
-    record.finished = true;
-    const latency = now() - record.start;
+  /** Metrics, span and log line of a finished request (see finishRecord for when). */
+  const recordFinished = (record: RequestRecord, status: number, latency: number, requestId: string | undefined, keyId: string | undefined) => {
     if (record.chat) {
       metrics.requestFinished(record.model, status, latency / 1000);
       if (record.promptTokens !== undefined) metrics.genAiOperation(record.model, latency / 1000);
@@ -188,9 +186,9 @@ export function createService(options: ServiceOptions): Service {
     if (record.span) endSpan(record.span, { httpStatus: status, responseModel: record.answeredBy, fallbackStrategy: record.fallback, inputTokens: record.promptTokens, outputTokens: record.completionTokens, errorType: status >= 500 ? String(status) : undefined });
     requestLog.info({
       ...requestLogFields({
-        requestId: c?.get('requestId'),
+        requestId,
         traceId: traceIdOf(record.span),
-        keyId: c?.get('caller')?.id,
+        keyId,
         model: record.answeredBy ?? record.model,
         status,
         latencyMs: latency,
@@ -200,6 +198,18 @@ export function createService(options: ServiceOptions): Service {
       code: record.code,
     }, 'request');
     if (--inflight === 0) idle?.();
+  };
+
+  /**
+   * Closes a request's record: the latency is taken now, the recording is done by
+   * setImmediate, after the answer has been written (the check phase follows the
+   * write in the same event-loop turn), so the metrics, span and log line are off
+   * the caller's critical path; any later request already sees them.
+   */
+  const finishRecord = (record: RequestRecord, status: number, c?: Context) => {
+    if (record.finished) return;
+    record.finished = true;
+    setImmediate(recordFinished, record, status, now() - record.start, c?.get('requestId'), c?.get('caller')?.id);
   };
 
   const app = new Hono();
