@@ -119,6 +119,7 @@ async function main(): Promise<void> {
     portkey: portkeySkipped ?? 'measured',
     targets: summary.rows,
     ratios: summary.ratios,
+    ratiosPerRound: summary.ratiosPerRound,
     checks: flags.smoke ? 'not asserted (smoke)' : checks(summary.rows),
     durationS: 0,
   };
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
   await service.stop(10_000);
   for (const child of children.reverse()) if (child !== service) await child.stop();
   report.durationS = Math.round((Date.now() - started) / 1000);
-  printTable(report.targets, report.ratios);
+  printTable(report.targets, report.ratios, report.ratiosPerRound);
   if (report.checks !== 'not asserted (smoke)') {
     log('\nService targets (issue 13):');
     for (const c of report.checks as Check[]) log(`  ${c.ok ? 'PASS' : 'FAIL'}  ${c.name}: ${c.value} (target ${c.target})`);
@@ -226,7 +227,18 @@ function summarise(names: string[], collected: Map<string, Collected>) {
       addedFirstChunkP50: svc.addedFirstChunkP50 / other.addedFirstChunkP50,
       rssMb: svc.rssMb / other.rssMb,
     };
-  return { rows, ratios: { serviceVsBareProxy: ratio(row('bare-proxy')), serviceVsPortkey: ratio(row('portkey')) } };
+  // The same ratios round by round: each pair was measured minutes apart at most, so a
+  // machine that drifts between rounds (a noisy neighbour) moves both sides together.
+  const perRound = (other: string) => {
+    const a = collected.get('service')?.throughput ?? [];
+    const b = collected.get(other)?.throughput ?? [];
+    return a.map((t, i) => b[i] && { rps: t.rps / b[i].rps, cpuMsPerRequest: t.cpuMsPerRequest / b[i].cpuMsPerRequest }).filter((x) => x !== undefined);
+  };
+  return {
+    rows,
+    ratios: { serviceVsBareProxy: ratio(row('bare-proxy')), serviceVsPortkey: ratio(row('portkey')) },
+    ratiosPerRound: { serviceVsBareProxy: perRound('bare-proxy'), serviceVsPortkey: row('portkey') ? perRound('portkey') : [] },
+  };
 }
 
 interface Check {
@@ -249,7 +261,7 @@ function checks(rows: Row[]): Check[] {
   ];
 }
 
-function printTable(rows: Row[], ratios: ReturnType<typeof summarise>['ratios']): void {
+function printTable(rows: Row[], ratios: ReturnType<typeof summarise>['ratios'], perRound: ReturnType<typeof summarise>['ratiosPerRound']): void {
   const header = ['target', 'req/s @10', 'CPU ms/req', 'p50 ms', 'p90 ms', 'p99 ms', '+p50', '+p99', '1st chunk p50/p99', '+1st p50', '[DONE] p50/p99', '+[DONE] p50', 'RSS MB', 'fail'];
   const lines = rows.map((r) => [
     r.target,
@@ -276,9 +288,18 @@ function printTable(rows: Row[], ratios: ReturnType<typeof summarise>['ratios'])
   for (const [name, r] of Object.entries(ratios)) {
     if (!r) continue;
     log(`service / ${name.replace('serviceVs', '')}: req/s x${fmt(r.rps, 2)}, CPU/req x${fmt(r.cpuMsPerRequest, 2)}, added p50 x${fmt(r.addedP50, 2)}, added p99 x${fmt(r.addedP99, 2)}, added 1st chunk x${fmt(r.addedFirstChunkP50, 2)}, RSS x${fmt(r.rssMb, 2)}`);
+    const rounds = perRound[name as keyof typeof perRound];
+    if (rounds.length > 1) {
+      const list = (pick: (x: (typeof rounds)[number]) => number) => `${rounds.map((x) => `x${fmt(pick(x), 2)}`).join(' ')} (median x${fmt(median(rounds.map(pick)), 2)})`;
+      log(`  round by round: CPU/req ${list((x) => x.cpuMsPerRequest)}, req/s ${list((x) => x.rps)}`);
+    }
   }
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 const fmt = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 const signed = (n: number) => (Number.isFinite(n) ? `${n >= 0 ? '+' : ''}${n.toFixed(3)}` : 'n/a');
 
