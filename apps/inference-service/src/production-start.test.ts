@@ -108,6 +108,16 @@ describe('npm start (the production bundle)', () => {
     expect(goodCode, out).toBe(0);
   });
 
+  it('says in one line that the port is taken, and exits 1', async () => {
+    const port = new URL(url).port;
+    const second = spawn(process.execPath, [BUNDLE, '--routes', ROUTES, '--port', port], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    second.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const [code] = (await once(second, 'exit')) as [number];
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe(`inference-service: 127.0.0.1:${port} is already in use (set PORT or --port)`);
+  });
+
   it('stops gracefully on SIGTERM', async () => {
     const exited = once(child, 'exit');
     process.kill(-child.pid!, 'SIGTERM');

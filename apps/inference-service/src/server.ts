@@ -12,9 +12,22 @@ export interface RunningService extends Service {
 /** Starts the service on `config.host:config.port` (port 0 picks a free one). */
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const service = createService(options);
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: service.app.fetch, hostname: options.config.host, port: options.config.port }, () => resolve(s));
-  });
+  let server: ServerType;
+  try {
+    server = await new Promise<ServerType>((resolve, reject) => {
+      const s = serve({ fetch: service.app.fetch, hostname: options.config.host, port: options.config.port }, () => {
+        s.off('error', reject);
+        resolve(s);
+      });
+      // A port in use or not allowed is the caller's error to report, not an unhandled 'error' event.
+      s.once('error', reject);
+    });
+  } catch (error) {
+    await service.close(0);
+    const code = (error as { code?: string }).code;
+    const where = `${options.config.host}:${options.config.port}`;
+    throw new Error(code === 'EADDRINUSE' ? `${where} is already in use (set PORT or --port)` : `cannot listen on ${where}: ${(error as Error).message}`, { cause: error });
+  }
   // Keep-alive longer than typical load balancer idle timeouts, so they close first.
   const http = server as import('node:http').Server;
   http.keepAliveTimeout = 65_000;

@@ -216,8 +216,12 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     } catch (err) {
       return degrade(GatewayError.from(err));
     }
-    settle(answer.usage, answer.candidate.name);
-    remember(answer);
+    // Token accounting and the cache are written once the answer is on its way: setImmediate
+    // runs in the same event-loop turn, before any later request is read, but off this one's path.
+    setImmediate(() => {
+      settle(answer.usage, answer.candidate.name);
+      remember(answer);
+    });
     const fallback: FallbackInfo | undefined = answer.index > 0 ? { strategy: 'alternative_model', degraded: false } : undefined;
     if (fallback) deps.onFallback('alternative_model');
     call.report?.({ model: answer.candidate.name, fallback: fallback?.strategy, usage: answer.usage });
