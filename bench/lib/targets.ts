@@ -82,15 +82,16 @@ export async function startService(options: ServiceStart): Promise<Child> {
 
 /**
  * The service's build and run commands, read from the root package.json's `start`
- * script (`node <build script> && node <flags> <bundle>`), so the benchmark runs
+ * script (`node <build script> && exec node <flags> <bundle>`), so the benchmark runs
  * the service with exactly the flags and entry point `npm start` uses.
  */
 export function startCommand(): { build: string[]; run: string[] } {
   const script = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '';
-  const steps = script.split('&&').map((step) => step.trim().split(/\s+/));
+  // `exec` makes the shell hand its process to node (signals from npm reach the service).
+  const steps = script.split('&&').map((step) => step.trim().replace(/^exec\s+/, '').split(/\s+/));
   const [build, run] = steps;
   if (steps.length !== 2 || build?.[0] !== 'node' || run?.[0] !== 'node') {
-    throw new Error(`bench: the root start script is not 'node <build> && node <flags> <entry>' any more: ${script}`);
+    throw new Error(`bench: the root start script is not 'node <build> && exec node <flags> <entry>' any more: ${script}`);
   }
   return { build: build.slice(1), run: run.slice(1) };
 }

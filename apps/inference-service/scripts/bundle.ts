@@ -1,32 +1,47 @@
 #!/usr/bin/env node
-// Builds the production entry point: apps/inference-service/dist/main.mjs, one
-// ES module holding the service, the workspace packages and their dependencies.
+// Builds the production entry point: apps/inference-service/dist/main.mjs, the
+// service and the workspace packages as ES modules, with most third-party
+// dependencies inlined. It still runs from the repository (or a copy with its
+// node_modules): ajv's runtime helpers, swagger-ui-dist's files, ioredis and
+// BullMQ are resolved from node_modules when used.
 //
 // Why a bundle rather than running the TypeScript sources (as `npm run dev` does):
 // Node's type stripping keeps its compiler resident (about 17 MB per process),
-// and one module loads faster than several hundred. esbuild only strips types
+// and a few modules load faster than several hundred. esbuild only strips types
 // here; `npm run typecheck` is what checks them.
 //
-// Usage: node apps/inference-service/scripts/bundle.ts [--outfile path]
+// Code splitting keeps what is imported lazily in its own chunk: the Redis stores
+// (`import()` in src/stores/index.ts, which pulls ioredis and BullMQ) load only
+// with REDIS_URL.
+//
+// Every file is written under a temporary name and renamed into place, main.mjs
+// last, so a process starting meanwhile loads either the old build or the new
+// one, never a half-written file. Chunk names carry a content hash; chunks of
+// earlier builds are removed.
+//
+// Usage: node apps/inference-service/scripts/bundle.ts [--outdir path]
 import { build } from 'esbuild';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const APP = fileURLToPath(new URL('..', import.meta.url));
+const CHUNKS = 'chunks';
 
-/**
- * Left out of the bundle and loaded from node_modules when used: the Redis
- * stores are imported only with REDIS_URL, so a process without Redis never
- * reads them.
- */
+/** Left to node_modules: only the Redis stores use them, and they are loaded with REDIS_URL. */
 const EXTERNAL = ['ioredis', 'bullmq'];
 
-const { values } = parseArgs({ options: { outfile: { type: 'string', default: `${APP}dist/main.mjs` } } });
+const { values } = parseArgs({ options: { outdir: { type: 'string', default: join(APP, 'dist') } } });
+const outdir = values.outdir;
 
 const result = await build({
-  entryPoints: [`${APP}src/main.ts`],
-  outfile: values.outfile,
+  entryPoints: { main: join(APP, 'src/main.ts') },
+  outdir,
+  outExtension: { '.js': '.mjs' },
+  chunkNames: `${CHUNKS}/[name]-[hash]`,
   bundle: true,
+  splitting: true,
   platform: 'node',
   format: 'esm',
   target: 'node24',
@@ -38,7 +53,23 @@ const result = await build({
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'warning',
-  metafile: true,
+  write: false,
 });
-const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
-process.stdout.write(`bundled ${values.outfile} (${(bytes / 1e6).toFixed(1)} MB with its source map)\n`);
+
+const entry = join(outdir, 'main.mjs');
+const files = [...result.outputFiles].sort((a, b) => Number(a.path.startsWith(entry)) - Number(b.path.startsWith(entry)));
+const written = new Set<string>();
+let bytes = 0;
+for (const file of files) {
+  mkdirSync(dirname(file.path), { recursive: true });
+  const temporary = `${file.path}.${process.pid}.tmp`;
+  writeFileSync(temporary, file.contents);
+  renameSync(temporary, file.path);
+  written.add(file.path);
+  bytes += file.contents.byteLength;
+}
+for (const name of readdirSync(join(outdir, CHUNKS))) {
+  const path = join(outdir, CHUNKS, name);
+  if (!written.has(path) && !name.endsWith('.tmp')) rmSync(path, { force: true });
+}
+process.stdout.write(`bundled ${relative(process.cwd(), entry) || entry}: ${files.length} files, ${(bytes / 1e6).toFixed(1)} MB with source maps\n`);

@@ -179,6 +179,16 @@ export function createService(options: ServiceOptions): Service {
 
   /** Metrics, span and log line of a finished request (see finishRecord for when). */
   const recordFinished = (record: RequestRecord, status: number, latency: number, requestId: string | undefined, keyId: string | undefined) => {
+    try {
+      writeRecord(record, status, latency, requestId, keyId);
+    } catch (err) {
+      // Outside any request now: a throw here would end the process.
+      logger.error({ requestId, err: { name: (err as Error).name, message: (err as Error).message } }, 'recording a finished request failed');
+    } finally {
+      if (--inflight === 0) idle?.();
+    }
+  };
+  const writeRecord = (record: RequestRecord, status: number, latency: number, requestId: string | undefined, keyId: string | undefined) => {
     if (record.chat) {
       metrics.requestFinished(record.model, status, latency / 1000);
       if (record.promptTokens !== undefined) metrics.genAiOperation(record.model, latency / 1000);
@@ -197,14 +207,14 @@ export function createService(options: ServiceOptions): Service {
       }),
       code: record.code,
     }, 'request');
-    if (--inflight === 0) idle?.();
   };
 
   /**
    * Closes a request's record: the latency is taken now, the recording is done by
    * setImmediate, after the answer has been written (the check phase follows the
    * write in the same event-loop turn), so the metrics, span and log line are off
-   * the caller's critical path; any later request already sees them.
+   * the caller's critical path. A request read after this turn sees them; one read
+   * in the same turn (concurrent with this one) may not, as before for concurrency.
    */
   const finishRecord = (record: RequestRecord, status: number, c?: Context) => {
     if (record.finished) return;
@@ -238,7 +248,9 @@ export function createService(options: ServiceOptions): Service {
       const caller = c.get('caller');
       record.model = registry.resolve(input.body.model)?.name ?? 'other';
       record.span?.setAttribute('gen_ai.request.model', input.body.model);
-      const streamed = input.body.stream === true;
+      // `report` brings the final facts once per request: before `chat` returns for JSON and
+      // buffered answers, at the end of a live stream (or its cancel) otherwise.
+      let reported = false;
       const result = await chat({
         body: input.body as Parameters<typeof chat>[0]['body'],
         caller: { keyId: caller.id, models: caller.models },
@@ -253,14 +265,14 @@ export function createService(options: ServiceOptions): Service {
           record.fallback = facts.fallback;
           record.promptTokens = facts.usage?.promptTokens;
           record.completionTokens = facts.usage?.completionTokens;
+          reported = true;
           if (record.deferred) finishRecord(record, facts.failed ? 502 : 200, c);
         },
       });
       if ('body' in result && result.status >= 400) record.code = (result.body as { error: { code: string } }).error.code;
-      if ('sse' in result) {
-        // Closed by `report` when the stream ends (or by the stream's cancel).
-        record.deferred = streamed;
-      }
+      // A live stream is closed by `report` when it ends (or by its cancel). A buffered one
+      // (structured output, a degraded answer) was reported already: the middleware closes it.
+      if ('sse' in result) record.deferred = !reported;
       return result;
     },
     listModels() {

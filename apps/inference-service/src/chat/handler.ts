@@ -216,11 +216,18 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     } catch (err) {
       return degrade(GatewayError.from(err));
     }
-    // Token accounting and the cache are written once the answer is on its way: setImmediate
-    // runs in the same event-loop turn, before any later request is read, but off this one's path.
+    // Token accounting and the cache are written once the answer is on its way (setImmediate:
+    // the same event-loop turn, off this request's path). Requests already read in this turn may
+    // be admitted first; budgets were already approximate for concurrent requests, since usage is
+    // only known at the end of each.
     setImmediate(() => {
-      settle(answer.usage, answer.candidate.name);
-      remember(answer);
+      try {
+        settle(answer.usage, answer.candidate.name);
+        remember(answer);
+      } catch (err) {
+        // Outside any request now: a throw here would end the process.
+        deps.onStoreError('token_budget', err);
+      }
     });
     const fallback: FallbackInfo | undefined = answer.index > 0 ? { strategy: 'alternative_model', degraded: false } : undefined;
     if (fallback) deps.onFallback('alternative_model');

@@ -137,3 +137,23 @@ describe('a caller that goes away', () => {
     expect(s.sim.recorder.attempts('llama-3.2-70b')).toHaveLength(0);
   });
 });
+
+describe('answers sent as a whole stream', () => {
+  // Structured output with stream: true is validated whole, then sent as one stream; so is a
+  // degraded answer to a streamed request. Their record was once left open: no metric, no log
+  // line, and a graceful stop that waited out its whole grace time for a request long finished.
+  it('are counted and closed like any answer: metric, log line, nothing left in flight', async () => {
+    const s = await withStack({ rules: [] });
+    const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'], additionalProperties: false };
+    const res = await s.chat(ask('a structured streamed answer', { stream: true, response_format: { type: 'json_schema', json_schema: { name: 'a', schema } } }));
+    expect(res.status).toBe(200);
+    const events = await readSse(res);
+    expect(events.at(-1)).toBe('[DONE]');
+    await eventually(() => (s.service.inflight() === 0 ? true : undefined));
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toMatch(/^llm_requests_total\{model="gpt-4o-mini",status="200"\} 1$/m);
+    const started = Date.now();
+    await s.service.stop(5000);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
