@@ -26,7 +26,7 @@ const { values: flags } = parseArgs({
 /** Full run: ~2 min on 2 cores. Smoke: seconds. */
 const PLAN = flags.smoke
   ? { rounds: 1, warmupS: 0.3, throughputS: 1, latencyS: 0.5, latencyMax: 2000, streams: 20 }
-  : { rounds: 2, warmupS: 1, throughputS: 6, latencyS: 3, latencyMax: 20_000, streams: 300 };
+  : { rounds: 3, warmupS: 1, throughputS: 4, latencyS: 3, latencyMax: 20_000, streams: 300 };
 if (flags.rounds) PLAN.rounds = Number(flags.rounds);
 if (flags.seconds) PLAN.throughputS = Number(flags.seconds);
 const CONNECTIONS = 10;
