@@ -180,33 +180,30 @@ export function createService(options: ServiceOptions): Service {
   /** Metrics, span and log line of a finished request (see finishRecord for when). */
   const recordFinished = (record: RequestRecord, status: number, latency: number, requestId: string | undefined, keyId: string | undefined) => {
     try {
-      writeRecord(record, status, latency, requestId, keyId);
+      if (record.chat) {
+        metrics.requestFinished(record.model, status, latency / 1000);
+        if (record.promptTokens !== undefined) metrics.genAiOperation(record.model, latency / 1000);
+      }
+      if (record.span) endSpan(record.span, { httpStatus: status, responseModel: record.answeredBy, fallbackStrategy: record.fallback, inputTokens: record.promptTokens, outputTokens: record.completionTokens, errorType: status >= 500 ? String(status) : undefined });
+      requestLog.info({
+        ...requestLogFields({
+          requestId,
+          traceId: traceIdOf(record.span),
+          keyId,
+          model: record.answeredBy ?? record.model,
+          status,
+          latencyMs: latency,
+          tokens: record.promptTokens === undefined ? undefined : { prompt: record.promptTokens, completion: record.completionTokens },
+          fallbackStrategy: record.fallback,
+        }),
+        code: record.code,
+      }, 'request');
     } catch (err) {
       // Outside any request now: a throw here would end the process.
       logger.error({ requestId, err: { name: (err as Error).name, message: (err as Error).message } }, 'recording a finished request failed');
     } finally {
       if (--inflight === 0) idle?.();
     }
-  };
-  const writeRecord = (record: RequestRecord, status: number, latency: number, requestId: string | undefined, keyId: string | undefined) => {
-    if (record.chat) {
-      metrics.requestFinished(record.model, status, latency / 1000);
-      if (record.promptTokens !== undefined) metrics.genAiOperation(record.model, latency / 1000);
-    }
-    if (record.span) endSpan(record.span, { httpStatus: status, responseModel: record.answeredBy, fallbackStrategy: record.fallback, inputTokens: record.promptTokens, outputTokens: record.completionTokens, errorType: status >= 500 ? String(status) : undefined });
-    requestLog.info({
-      ...requestLogFields({
-        requestId,
-        traceId: traceIdOf(record.span),
-        keyId,
-        model: record.answeredBy ?? record.model,
-        status,
-        latencyMs: latency,
-        tokens: record.promptTokens === undefined ? undefined : { prompt: record.promptTokens, completion: record.completionTokens },
-        fallbackStrategy: record.fallback,
-      }),
-      code: record.code,
-    }, 'request');
   };
 
   /**

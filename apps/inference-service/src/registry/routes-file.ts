@@ -72,7 +72,7 @@ let validator: ValidateFunction | undefined;
 function routesValidator(): ValidateFunction {
   if (validator === undefined) {
     const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
-    validator = ajv.compile(structuredClone(routesSchema) as object);
+    validator = ajv.compile(routesSchema as object);
   }
   return validator;
 }

@@ -96,10 +96,6 @@ class AnthropicProvider implements Provider {
         finishReason: STOP_REASON[json.stop_reason ?? 'end_turn'] ?? 'stop',
         usage: { promptTokens: json.usage?.input_tokens ?? 0, completionTokens: json.usage?.output_tokens ?? 0 },
         refusal: null,
-        // Parsed only when read: nothing on the request path reads it.
-        get rateLimit() {
-          return rateLimitOf(headers);
-        },
       };
     });
   }

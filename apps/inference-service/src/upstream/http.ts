@@ -279,8 +279,15 @@ export interface Exchange<T> {
   expected: string;
 }
 
-/** A non-streamed exchange: send, map a non-2xx to the provider's error, parse the JSON answer. */
-export async function completeExchange<T>(x: Exchange<T>, read: (json: T, headers: ResponseHeaders) => UpstreamCompletion): Promise<UpstreamCompletion> {
+/**
+ * A non-streamed exchange: send, map a non-2xx to the provider's error, parse the JSON answer.
+ * `rateLimit` is added here, parsed from the headers only when read (as for streams): nothing
+ * on the request path reads it.
+ */
+export async function completeExchange<T>(
+  x: Exchange<T>,
+  read: (json: T, headers: ResponseHeaders) => Omit<UpstreamCompletion, 'rateLimit'>,
+): Promise<UpstreamCompletion> {
   const call = new UpstreamCall(x.upstream, x.opts, false);
   const res = await call.send(x.dispatcher, x.spec);
   try {
@@ -292,7 +299,8 @@ export async function completeExchange<T>(x: Exchange<T>, read: (json: T, header
       if (error instanceof SyntaxError) throw invalidBody(x.upstream, x.expected, error);
       throw error;
     }
-    return read(json, res.headers);
+    const headers = res.headers;
+    return Object.defineProperty(read(json, headers), 'rateLimit', { get: () => x.rateLimit(headers), enumerable: true });
   } catch (error) {
     throw call.mapError(error);
   } finally {

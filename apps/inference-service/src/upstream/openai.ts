@@ -84,10 +84,6 @@ class OpenAiProvider implements Provider {
         finishReason: FINISH[choice.finish_reason ?? 'stop'] ?? 'stop',
         usage: usageOf(json.usage) ?? { promptTokens: 0, completionTokens: 0 },
         refusal: message.refusal ?? null,
-        // Parsed only when read: nothing on the request path reads it.
-        get rateLimit() {
-          return rateLimitOf(headers);
-        },
       };
     });
   }
