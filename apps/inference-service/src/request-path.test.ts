@@ -101,6 +101,14 @@ describe('request path over HTTP against the simulator', () => {
     expect(validators.Readiness(await ready.json())).toBe(true);
   });
 
+  it("routes with Hono's RegExpRouter, not the slower TrieRouter fallback", async () => {
+    // SmartRouter picks a router at the first request; one route shape RegExpRouter
+    // cannot take (a static path beside a parametric one) drops every route to the trie.
+    expect((await fetch(`${stack.url}/docs/init.js`)).status).toBe(200);
+    const router = stack.service.app.router as unknown as { activeRouter?: { name: string } };
+    expect(router.activeRouter?.name).toBe('RegExpRouter');
+  });
+
   it('answers an unknown path with a 404 envelope', async () => {
     const res = await fetch(`${stack.url}/v2/nothing`);
     expect(res.status).toBe(404);

@@ -38,9 +38,12 @@ export function mountDocs(app: Hono, document: object, yaml: string): void {
   app.get('/openapi.json', (c) => c.body(json, 200, { 'content-type': 'application/json; charset=utf-8' }));
   app.get('/openapi.yaml', (c) => c.body(yaml, 200, { 'content-type': 'application/yaml; charset=utf-8' }));
   app.get('/docs', (c) => c.html(PAGE));
-  app.get('/docs/init.js', (c) => c.body(INIT, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
+  // init.js is served by the parametric route: a static route beside `/docs/:asset`
+  // would make Hono fall back from its RegExpRouter to the slower TrieRouter for
+  // every route, the chat completion included (request-path.test.ts checks).
   app.get('/docs/:asset', async (c) => {
     const name = c.req.param('asset');
+    if (name === 'init.js') return c.body(INIT, 200, { 'content-type': 'text/javascript; charset=utf-8' });
     const type = ASSETS[name];
     if (!type) return c.notFound();
     let file = cache.get(name);
