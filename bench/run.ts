@@ -34,8 +34,12 @@ const PATH = '/v1/chat/completions';
 /** A small chat completion, as in the issue's reference figures. */
 const CHAT = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'How do I reset my password?' }] });
 const STREAM = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Tell me about your opening hours.' }], stream: true });
-/** The issue's targets for the service. */
-const TARGETS = { cpuMsPerRequest: 0.15, rpsVsBare: 0.6, addedP50Ms: 0.3, addedP99Ms: 1, addedFirstChunkMs: 1, rssMb: 150 };
+/**
+ * The issue's targets for the service. The CPU target comes with its relative forms
+ * ("at least 4x less than Portkey, within 2.5x of the bare proxy"): on a machine whose
+ * bare proxy alone costs more than the issue's 0.058 ms, those are the ones that compare.
+ */
+const TARGETS = { cpuMsPerRequest: 0.15, cpuVsBare: 2.5, cpuVsPortkey: 0.25, rpsVsBare: 0.6, addedP50Ms: 0.3, addedP99Ms: 1, addedFirstChunkMs: 1, rssMb: 150 };
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -120,7 +124,7 @@ async function main(): Promise<void> {
     targets: summary.rows,
     ratios: summary.ratios,
     ratiosPerRound: summary.ratiosPerRound,
-    checks: flags.smoke ? 'not asserted (smoke)' : checks(summary.rows),
+    checks: flags.smoke ? 'not asserted (smoke)' : checks(summary.rows, summary.ratiosPerRound),
     durationS: 0,
   };
 
@@ -248,11 +252,21 @@ interface Check {
   ok: boolean;
 }
 
-function checks(rows: Row[]): Check[] {
+function checks(rows: Row[], perRound: ReturnType<typeof summarise>['ratiosPerRound']): Check[] {
   const svc = rows.find((r) => r.target === 'service')!;
   const bare = rows.find((r) => r.target === 'bare-proxy')!;
+  // Relative CPU: the median of the per-round ratios (each pair measured minutes apart).
+  const cpuRatio = (rounds: { cpuMsPerRequest: number }[]) => median(rounds.map((x) => x.cpuMsPerRequest));
+  const relative: Check[] = [
+    { name: 'CPU per request vs bare proxy (median of rounds)', value: `x${fmt(cpuRatio(perRound.serviceVsBareProxy), 2)}`, target: `<= x${TARGETS.cpuVsBare}`, ok: cpuRatio(perRound.serviceVsBareProxy) <= TARGETS.cpuVsBare },
+  ];
+  if (perRound.serviceVsPortkey.length > 0) {
+    const r = cpuRatio(perRound.serviceVsPortkey);
+    relative.push({ name: 'CPU per request vs Portkey (median of rounds)', value: `x${fmt(r, 2)} (${fmt(1 / r, 1)}x less)`, target: `<= x${TARGETS.cpuVsPortkey} (4x less)`, ok: r <= TARGETS.cpuVsPortkey });
+  }
   return [
     { name: 'CPU per request', value: `${fmt(svc.cpuMsPerRequest, 3)} ms`, target: `<= ${TARGETS.cpuMsPerRequest} ms`, ok: svc.cpuMsPerRequest <= TARGETS.cpuMsPerRequest },
+    ...relative,
     { name: 'requests/s vs bare proxy', value: `${fmt((100 * svc.rps) / bare.rps, 0)} %`, target: `>= ${TARGETS.rpsVsBare * 100} %`, ok: svc.rps >= TARGETS.rpsVsBare * bare.rps },
     { name: 'added latency p50', value: `${fmt(svc.addedP50, 3)} ms`, target: `< ${TARGETS.addedP50Ms} ms`, ok: svc.addedP50 < TARGETS.addedP50Ms },
     { name: 'added latency p99', value: `${fmt(svc.addedP99, 3)} ms`, target: `< ${TARGETS.addedP99Ms} ms`, ok: svc.addedP99 < TARGETS.addedP99Ms },
