@@ -1,4 +1,4 @@
-import type { JobQueue, ResponseCacheStore } from '../stores/types.ts';
+import { JobQueueFullError, type JobQueue, type ResponseCacheStore } from '../stores/types.ts';
 import { matchRule, type CompiledRule } from './rule-based.ts';
 
 /** The degraded strategies of a fallback chain (alternative models are candidates, not here). */
@@ -66,7 +66,8 @@ export async function runDegraded(
           const job = await deps.jobs.enqueue(ctx.jobPayload());
           return { kind: 'job', strategy: 'async', jobId: job.id };
         } catch (err) {
-          onStoreError('async_jobs', err);
+          // A full queue is working as designed (bounded): on to the next step, not a store failure.
+          if (!(err instanceof JobQueueFullError)) onStoreError('async_jobs', err);
         }
         break;
       }

@@ -4,6 +4,9 @@
 import { agreement, validators } from '@llmgw/contract';
 import type { Scenario } from '@llmgw/simulator';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ChatJobPayload } from '../chat/handler.ts';
+import type { CompletionBody } from '../chat/wire.ts';
+import { memoryJobQueue } from '../stores/memory/job-queue.ts';
 import { TEST_KEY, ask, fastAgreement, readSse, startStack, type Stack, type StackOptions } from '../testing/stack.ts';
 
 const ALL_DOWN: Scenario = { rules: [{ model: '*', kind: 'outage' }] };
@@ -163,6 +166,20 @@ describe('async', () => {
     expect(job.result.choices[0].message.content).toBe(now.choices[0].message.content);
     expect(job.result.fallback?.degraded ?? false).toBe(false);
   }, 15_000);
+
+  it('a full queue (every job still waiting) sends the next request on to polite, not into the queue', async () => {
+    const logs: string[] = [];
+    // Two jobs at most, retried far apart: an outage that keeps every job unfinished.
+    const jobs = memoryJobQueue<ChatJobPayload, CompletionBody>({ maxJobs: 2, backoffMs: 60_000 });
+    const s = await withStack(ALL_DOWN, { logs, service: { jobs } });
+    for (let i = 0; i < 2; i++) expect((await s.chat(ask(`Can you summarise order ${i}?`))).status).toBe(202);
+    await expectDegraded(await s.chat(ask('Can you summarise order 3?')), 'polite', 'polite-fallback', POLITE);
+    const counts = await jobs.counts();
+    expect(counts.queued + counts.running).toBe(2);
+    // Bounded by design, not a broken store: no store-failure line.
+    expect(logs.filter((l) => l.includes('shared store unavailable'))).toEqual([]);
+    await jobs.close();
+  });
 
   it('an unknown job id -> 404 job_not_found', async () => {
     const s = await withStack({ rules: [] });

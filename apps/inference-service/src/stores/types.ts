@@ -51,6 +51,21 @@ export interface JobRecord<TPayload = unknown, TResult = unknown> {
   error: { code: string; message: string } | null;
 }
 
+/**
+ * The queue holds as many unfinished jobs as it may (an outage that turns every
+ * request into a job): the caller moves on to its next fallback instead of the
+ * queue growing until the process runs out of memory.
+ */
+export class JobQueueFullError extends Error {
+  readonly code = 'job_queue_full';
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`The job queue holds its limit of ${limit} unfinished jobs`);
+    this.name = 'JobQueueFullError';
+    this.limit = limit;
+  }
+}
+
 /** Runs one job attempt; throws to have the queue retry it with backoff. */
 export type JobProcessor<TPayload, TResult> = (payload: TPayload, attempt: number) => Promise<TResult>;
 

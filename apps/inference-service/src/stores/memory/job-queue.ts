@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { JobProcessor, JobQueue, JobRecord, JobState } from '../types.ts';
+import { JobQueueFullError, type JobProcessor, type JobQueue, type JobRecord, type JobState } from '../types.ts';
 
 export interface MemoryJobQueueOptions {
   /** Attempts per job before it is marked failed. Default 5. */
@@ -10,7 +10,10 @@ export interface MemoryJobQueueOptions {
   resultTtlMs?: number;
   /** Jobs run at once. Default 4. */
   concurrency?: number;
-  /** Most jobs kept (oldest finished ones dropped first). Default 10 000. */
+  /**
+   * Most jobs kept. When full, the oldest finished job is dropped; when every job is
+   * still queued or running, `enqueue` rejects with JobQueueFullError. Default 10 000.
+   */
   maxJobs?: number;
 }
 
@@ -25,6 +28,8 @@ export function memoryJobQueue<P, R>(options: MemoryJobQueueOptions = {}): JobQu
   const concurrency = options.concurrency ?? 4;
   const maxJobs = options.maxJobs ?? 10_000;
   const jobs = new Map<string, JobRecord<P, R>>();
+  /** Ids of finished jobs, oldest first: what a full queue drops (no scan over unfinished ones). */
+  const finished = new Set<string>();
   const ready: string[] = [];
   const timers = new Set<ReturnType<typeof setTimeout>>();
   let processor: JobProcessor<P, R> | undefined;
@@ -73,24 +78,28 @@ export function memoryJobQueue<P, R>(options: MemoryJobQueueOptions = {}): JobQu
     } finally {
       job.updatedAt = Date.now();
       running--;
-      if (job.state === 'succeeded' || job.state === 'failed') later(() => jobs.delete(job.id), resultTtlMs);
+      if (job.state === 'succeeded' || job.state === 'failed') {
+        finished.add(job.id);
+        later(() => {
+          jobs.delete(job.id);
+          finished.delete(job.id);
+        }, resultTtlMs);
+      }
       pump();
     }
   };
 
-  const evictIfFull = () => {
+  const makeRoom = () => {
     if (jobs.size < maxJobs) return;
-    for (const [id, job] of jobs) {
-      if (job.state === 'succeeded' || job.state === 'failed') {
-        jobs.delete(id);
-        return;
-      }
-    }
+    const oldest = finished.values().next();
+    if (oldest.done) throw new JobQueueFullError(maxJobs);
+    finished.delete(oldest.value);
+    jobs.delete(oldest.value);
   };
 
   return {
     async enqueue(payload) {
-      evictIfFull();
+      makeRoom();
       const now = Date.now();
       const job: JobRecord<P, R> = {
         id: `job_${randomUUID().replaceAll('-', '')}`,

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { JobQueueFullError } from '../types.ts';
 import { memoryJobQueue } from './job-queue.ts';
 import { memoryResponseCache } from './response-cache.ts';
 import { memoryTokenUsage } from './token-usage.ts';
@@ -66,6 +67,22 @@ describe('memory job queue', () => {
     expect(done?.attempts).toBe(3);
     expect(calls[1]! - calls[0]!).toBe(100);
     expect(calls[2]! - calls[1]!).toBe(200);
+    await queue.close();
+  });
+
+  it('holds at most maxJobs: refuses when all are unfinished, drops the oldest finished one for a new job', async () => {
+    vi.useFakeTimers();
+    const queue = memoryJobQueue<string, string>({ maxJobs: 2 });
+    const a = await queue.enqueue('a');
+    const b = await queue.enqueue('b');
+    await expect(queue.enqueue('c')).rejects.toBeInstanceOf(JobQueueFullError);
+    expect(await queue.counts()).toEqual({ queued: 2, running: 0, succeeded: 0, failed: 0 });
+    queue.startWorker(async (payload) => payload.toUpperCase());
+    await vi.advanceTimersByTimeAsync(0);
+    const c = await queue.enqueue('c');
+    expect(await queue.get(a.id)).toBeUndefined();
+    expect((await queue.get(b.id))?.result).toBe('B');
+    expect((await queue.get(c.id))?.payload).toBe('c');
     await queue.close();
   });
 
