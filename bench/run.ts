@@ -126,7 +126,7 @@ async function main(): Promise<void> {
     ratios: summary.ratios,
     ratiosPerRound: summary.ratiosPerRound,
     pairedCpuRatios: paired,
-    checks: flags.smoke ? 'not asserted (smoke)' : checks(summary.rows, paired),
+    checks: flags.smoke ? 'not asserted (smoke)' : checks(summary.rows, summary.ratiosPerRound, paired),
     durationS: 0,
   };
 
@@ -162,7 +162,10 @@ async function main(): Promise<void> {
  * time (autocannon on each, same connections and duration). On a machine whose speed
  * drifts by 2-3x from one minute to the next, the sequential rounds' ratios drift with
  * it; two processes measured in the same seconds see the same machine (two builds of
- * the service measured this way agree within ~3 %).
+ * the service measured this way agree within ~3 %). Not neutral either: sharing the
+ * cores, each process handles more requests per event-loop turn, and the heavier one
+ * gains more from that, so a paired ratio leans towards 1. The checks take the worse
+ * of the paired and the sequential figure.
  */
 async function pairedCpu(targets: Target[]): Promise<Record<'bare-proxy' | 'portkey', number[]>> {
   const service = targets.find((t) => t.name === 'service')!;
@@ -282,18 +285,19 @@ interface Check {
   ok: boolean;
 }
 
-function checks(rows: Row[], paired: Record<'bare-proxy' | 'portkey', number[]>): Check[] {
+function checks(rows: Row[], perRound: ReturnType<typeof summarise>['ratiosPerRound'], paired: Record<'bare-proxy' | 'portkey', number[]>): Check[] {
   const svc = rows.find((r) => r.target === 'service')!;
   const bare = rows.find((r) => r.target === 'bare-proxy')!;
-  // Relative CPU: the median of the paired rounds (both loaded at the same time).
-  const vsBare = median(paired['bare-proxy']);
-  const relative: Check[] = [
-    { name: 'CPU per request vs bare proxy (paired, median)', value: `x${fmt(vsBare, 2)}`, target: `<= x${TARGETS.cpuVsBare}`, ok: vsBare <= TARGETS.cpuVsBare },
-  ];
-  if (paired.portkey.length > 0) {
-    const r = median(paired.portkey);
-    relative.push({ name: 'CPU per request vs Portkey (paired, median)', value: `x${fmt(r, 2)} (${fmt(1 / r, 1)}x less)`, target: `<= x${TARGETS.cpuVsPortkey} (4x less)`, ok: r <= TARGETS.cpuVsPortkey });
-  }
+  // Relative CPU: the worse of the sequential rounds' median and the paired median.
+  const relativeCheck = (name: string, sequential: { cpuMsPerRequest: number }[], pairs: number[], target: number, less: boolean): Check => {
+    const seq = median(sequential.map((x) => x.cpuMsPerRequest));
+    const par = median(pairs);
+    const worse = Math.max(seq, par);
+    const shown = (r: number) => `x${fmt(r, 2)}${less ? ` (${fmt(1 / r, 1)}x less)` : ''}`;
+    return { name: `CPU per request vs ${name} (worse of sequential and paired medians)`, value: `${shown(seq)} sequential, ${shown(par)} paired`, target: `<= x${target}${less ? ` (${fmt(1 / target, 0)}x less)` : ''}`, ok: worse <= target };
+  };
+  const relative: Check[] = [relativeCheck('bare proxy', perRound.serviceVsBareProxy, paired['bare-proxy'], TARGETS.cpuVsBare, false)];
+  if (paired.portkey.length > 0) relative.push(relativeCheck('Portkey', perRound.serviceVsPortkey, paired.portkey, TARGETS.cpuVsPortkey, true));
   return [
     { name: 'CPU per request', value: `${fmt(svc.cpuMsPerRequest, 3)} ms`, target: `<= ${TARGETS.cpuMsPerRequest} ms`, ok: svc.cpuMsPerRequest <= TARGETS.cpuMsPerRequest },
     ...relative,
