@@ -37,10 +37,10 @@ export function createTokenBudget(store: TokenUsageStore, options: TokenBudgetOp
   return {
     async check(keyId: string): Promise<BudgetVerdict> {
       const t = now();
-      const [used, recent, baseline] = await Promise.all([
-        store.sum(keyId, t - options.windowMs, t + 1),
-        store.sum(keyId, t - recentWindowMs, t + 1),
-        store.sum(keyId, t - recentWindowMs - baselineWindowMs, t - recentWindowMs),
+      const [used = 0, recent = 0, baseline = 0] = await store.sums(keyId, [
+        [t - options.windowMs, t + 1],
+        [t - recentWindowMs, t + 1],
+        [t - recentWindowMs - baselineWindowMs, t - recentWindowMs],
       ]);
       if (used >= options.tokensPerWindow) {
         return {

@@ -17,6 +17,17 @@ describe('memory token usage', () => {
     await usage.add('k', 1, 10_000);
     expect(await usage.sum('k', 0, 11_000)).toBe(1);
   });
+
+  it('sums several ranges at once, each as sum would', async () => {
+    const usage = memoryTokenUsage({ bucketMs: 1000, retentionMs: 60_000 });
+    for (const [t, n] of [[0, 10], [1500, 5], [2500, 3], [7000, 1]] as const) await usage.add('k', n, t);
+    const ranges = [[0, 8000], [1000, 3000], [2000, 2001], [3000, 7000], [9000, 9500]] as const;
+    const one = await Promise.all(ranges.map(([f, t]) => usage.sum('k', f, t)));
+    expect(one).toEqual([19, 8, 3, 0, 0]);
+    expect(await usage.sums('k', ranges)).toEqual(one);
+    expect(await usage.sums('nobody', ranges)).toEqual([0, 0, 0, 0, 0]);
+    expect(await usage.sums('k', [])).toEqual([]);
+  });
 });
 
 describe('memory response cache', () => {

@@ -1,4 +1,4 @@
-import type { TokenUsageStore } from '../types.ts';
+import type { TimeRange, TokenUsageStore } from '../types.ts';
 
 export interface MemoryTokenUsageOptions {
   /** Bucket width in ms. Default 60 000 (one minute). */
@@ -21,6 +21,18 @@ export function memoryTokenUsage(options: MemoryTokenUsageOptions = {}): TokenUs
   // key -> (bucket index -> tokens); Map keeps insertion order, used for eviction.
   const keys = new Map<string, Map<number, number>>();
 
+  const sums = (key: string, ranges: readonly TimeRange[]): number[] => {
+    const totals = ranges.map(() => 0);
+    const buckets = keys.get(key);
+    if (!buckets) return totals;
+    const spans = ranges.map(([fromMs, toMs]) => [Math.floor(fromMs / bucketMs), Math.floor((toMs - 1) / bucketMs)] as const);
+    // forEach, not for..of over entries: no [bucket, tokens] array per bucket on every request.
+    buckets.forEach((n, b) => {
+      for (let i = 0; i < spans.length; i++) if (b >= spans[i]![0] && b <= spans[i]![1]) totals[i]! += n;
+    });
+    return totals;
+  };
+
   return {
     async add(key, tokens, nowMs) {
       if (tokens <= 0) return;
@@ -34,13 +46,10 @@ export function memoryTokenUsage(options: MemoryTokenUsageOptions = {}): TokenUs
       if (keys.size > maxKeys) keys.delete(keys.keys().next().value as string);
     },
     async sum(key, fromMs, toMs) {
-      const buckets = keys.get(key);
-      if (!buckets) return 0;
-      const from = Math.floor(fromMs / bucketMs);
-      const to = Math.floor((toMs - 1) / bucketMs);
-      let total = 0;
-      for (const [b, n] of buckets) if (b >= from && b <= to) total += n;
-      return total;
+      return sums(key, [[fromMs, toMs]])[0]!;
+    },
+    async sums(key, ranges) {
+      return sums(key, ranges);
     },
   };
 }

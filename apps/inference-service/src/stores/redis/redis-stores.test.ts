@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestRedis, type TestRedis } from '../../multi-instance/redis-server.ts';
 import { bullJobQueue } from './job-queue.ts';
 import { redisStores, requestPathClient, workerClient } from './index.ts';
@@ -77,6 +77,22 @@ describe('redisTokenUsage', () => {
     const ttl = await a.pttl(`t:tok:k:${Math.floor(t0 / 60_000)}`);
     expect(ttl).toBeGreaterThan(2 * 3_600_000);
     expect(ttl).toBeLessThanOrEqual(2 * 3_600_000 + 60_000);
+  });
+
+  it('sums several ranges with one MGET, each as sum would', async () => {
+    const redis = await ready(client());
+    const usage = redisTokenUsage(redis, { keyPrefix: 't:tok3:' });
+    const t0 = Date.UTC(2030, 0, 1, 12, 0, 0);
+    for (const [t, n] of [[0, 10], [60_000, 5], [10 * 60_000, 3], [65 * 60_000, 1]] as const) await usage.add('k', n, t0 + t);
+    // The budget check's three windows, an hour and ten minutes after t0.
+    const now = t0 + 70 * 60_000;
+    const ranges = [[now - 3_600_000, now + 1], [now - 600_000, now + 1], [now - 4_200_000, now - 600_000], [now + 60_000, now + 120_000]] as const;
+    const one = await Promise.all(ranges.map(([f, t]) => usage.sum('k', f, t)));
+    expect(one).toEqual([4, 1, 18, 0]);
+    const mget = vi.spyOn(redis, 'mget');
+    expect(await usage.sums('k', ranges)).toEqual(one);
+    expect(mget).toHaveBeenCalledTimes(1);
+    expect(await usage.sums('nobody', ranges)).toEqual([0, 0, 0, 0]);
   });
 
   it('ignores buckets older than the retention', async () => {

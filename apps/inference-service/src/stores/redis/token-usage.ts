@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { TokenUsageStore } from '../types.ts';
+import type { TimeRange, TokenUsageStore } from '../types.ts';
 
 export interface RedisTokenUsageOptions {
   /** Namespaces the bucket keys (e.g. `llmgw:tok:`). */
@@ -16,7 +16,7 @@ const DEFAULT_RETENTION_MS = 2 * 60 * 60_000;
 /**
  * Token counts in one Redis key per (key, bucket): INCRBY and PEXPIRE in one
  * MULTI (a bucket never lives without its expiry), sums with one MGET over
- * the buckets of the range. Buckets older than the retention are gone, so a
+ * the buckets of the ranges. Buckets older than the retention are gone, so a
  * range is clipped to it.
  */
 export function redisTokenUsage(client: Redis, options: RedisTokenUsageOptions): TokenUsageStore {
@@ -27,6 +27,29 @@ export function redisTokenUsage(client: Redis, options: RedisTokenUsageOptions):
   const ttlMs = retentionMs + bucketMs;
   const bucketKey = (key: string, bucket: number) => `${options.keyPrefix}${key}:${bucket}`;
 
+  const sums = async (key: string, ranges: readonly TimeRange[]): Promise<number[]> => {
+    const totals = ranges.map(() => 0);
+    const spans = ranges.map(([fromMs, toMs]) => {
+      const to = Math.floor((toMs - 1) / bucketMs);
+      return [Math.max(Math.floor(fromMs / bucketMs), to - retentionBuckets), to] as const;
+    });
+    const live = spans.filter(([from, to]) => from <= to);
+    if (live.length === 0) return totals;
+    // One MGET over the union of the ranges, itself clipped to the retention.
+    const hi = Math.max(...live.map(([, to]) => to));
+    const lo = Math.max(Math.min(...live.map(([from]) => from)), hi - retentionBuckets);
+    const keys: string[] = [];
+    for (let b = lo; b <= hi; b++) keys.push(bucketKey(key, b));
+    const values = await client.mget(keys);
+    for (let b = lo; b <= hi; b++) {
+      const v = values[b - lo];
+      if (v === null || v === undefined) continue;
+      const n = Number(v);
+      for (let i = 0; i < spans.length; i++) if (b >= spans[i]![0] && b <= spans[i]![1]) totals[i]! += n;
+    }
+    return totals;
+  };
+
   return {
     async add(key, tokens, nowMs) {
       if (tokens <= 0) return;
@@ -34,15 +57,8 @@ export function redisTokenUsage(client: Redis, options: RedisTokenUsageOptions):
       await client.multi().incrby(k, Math.round(tokens)).pexpire(k, ttlMs).exec();
     },
     async sum(key, fromMs, toMs) {
-      const to = Math.floor((toMs - 1) / bucketMs);
-      const from = Math.max(Math.floor(fromMs / bucketMs), to - retentionBuckets);
-      if (to < from) return 0;
-      const keys: string[] = [];
-      for (let b = from; b <= to; b++) keys.push(bucketKey(key, b));
-      const values = await client.mget(keys);
-      let total = 0;
-      for (const v of values) if (v !== null) total += Number(v);
-      return total;
+      return (await sums(key, [[fromMs, toMs]]))[0]!;
     },
+    sums,
   };
 }
