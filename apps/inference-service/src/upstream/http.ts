@@ -19,6 +19,11 @@ import type { CallOptions, RateLimitInfo, UpstreamCompletion, UpstreamStream } f
 
 /** Upstream error bodies are read up to this size; the rest is dropped. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/**
+ * Largest non-streamed answer read (8 MiB; a 128k-token answer is ~0.5 MB): an upstream
+ * that never stops sending must not take the memory.
+ */
+export const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
 /** undici/Node error codes that mean the connection failed or broke. */
 const NETWORK_CODES: ReadonlySet<string> = new Set([
@@ -294,7 +299,7 @@ export async function completeExchange<T>(
     if (res.statusCode >= 300) throw x.error(res.statusCode, res.headers, await readErrorBody(res.body));
     let json: T;
     try {
-      json = (await res.body.json()) as T;
+      json = JSON.parse(await readAnswer(res.body, x.upstream)) as T;
     } catch (error) {
       if (error instanceof SyntaxError) throw invalidBody(x.upstream, x.expected, error);
       throw error;
@@ -322,6 +327,21 @@ export async function streamExchange(x: Exchange<unknown>, decoder: (headers: Re
     }
   }
   return new SseUpstreamStream(x.upstream, call, res.body, decoder(res.headers), () => x.rateLimit(res.headers));
+}
+
+/** A non-streamed answer's text, at most MAX_ANSWER_BYTES (beyond: the body is dropped, retryable error). */
+async function readAnswer(body: Dispatcher.ResponseData['body'], upstream: string): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_ANSWER_BYTES) {
+      body.destroy();
+      throw new GatewayError({ code: 'upstream_error', message: `Upstream "${upstream}" sent an answer longer than ${MAX_ANSWER_BYTES} bytes`, retryable: true });
+    }
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts, size).toString('utf8');
 }
 
 /** A 2xx body that is not what the provider promised: retryable (the next answer may be fine). */

@@ -1,7 +1,10 @@
+import { createServer, type Server } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@llmgw/simulator';
 import { isGatewayError, type GatewayError } from '@llmgw/resilience';
+import { MAX_ANSWER_BYTES } from './http.ts';
 import { createOpenAiProvider } from './openai.ts';
+import { DEFAULT_MAX_EVENT_BYTES } from './sse.ts';
 import { UpstreamPools } from './pool.ts';
 import { toUpstreamMessages, type CallOptions, type CallTimeouts, type Provider, type UpstreamRequest, type UpstreamStreamEvent } from './types.ts';
 
@@ -245,6 +248,67 @@ describe('OpenAI adapter: errors', () => {
     const dead = createOpenAiProvider({ name: 'dead', baseUrl: 'http://127.0.0.1:1/v1', dispatcher: lonely.poolFor('http://127.0.0.1:1') });
     expect(await failure(dead.complete(request(), opts()))).toMatchObject({ kind: 'network', retryable: true });
     await lonely.closeAll(true);
+  });
+});
+
+describe('OpenAI adapter: an upstream that never stops sending', () => {
+  // A 2xx answer that goes on and on, fast: what is read must stay bounded, and the
+  // attempt must fail at the limit, not at the total timeout (or when memory runs out).
+  let server: Server;
+  let hostile: Provider;
+  let sent = 0;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        // The same bytes for both tests: an event (or a JSON body) that never ends.
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const first = '{"id":"chatcmpl-x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"';
+        res.write(`data: ${first}`);
+        const block = 'a'.repeat(64 * 1024);
+        const pump = () => {
+          while (!res.destroyed && sent < 64 * 1024 * 1024) {
+            sent += block.length;
+            if (!res.write(block)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        pump();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address() as { port: number };
+    const url = `http://127.0.0.1:${address.port}`;
+    hostile = createOpenAiProvider({ name: 'hostile', baseUrl: `${url}/v1`, apiKey: 'sk-test', dispatcher: pools.poolFor(url) });
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+  afterEach(() => {
+    sent = 0;
+  });
+
+  it('a stream line longer than the limit fails the attempt as a retryable truncation', async () => {
+    const started = performance.now();
+    const stream = await hostile.stream(request(), opts({ totalMs: 10_000, streamIdleMs: 5000, firstTokenMs: 5000 }));
+    const error = await failure(collect(stream));
+    expect(error.code).toBe('stream_interrupted');
+    expect(error.kind).toBe('stream_truncated');
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain(`longer than ${DEFAULT_MAX_EVENT_BYTES} bytes`);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(sent).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it('a non-streamed answer longer than the limit fails the attempt, retryable', async () => {
+    const started = performance.now();
+    const error = await failure(hostile.complete(request(), opts({ totalMs: 10_000 })));
+    expect(error.code).toBe('upstream_error');
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain(`longer than ${MAX_ANSWER_BYTES} bytes`);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(sent).toBeLessThan(32 * 1024 * 1024);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { SseParser } from './sse.ts';
+import { SseLimitError, SseParser } from './sse.ts';
 
 function parseAll(chunks: (string | Uint8Array)[]): Array<{ data: string; type: string | undefined }> {
   const parser = new SseParser();
@@ -13,6 +13,19 @@ function parseAll(chunks: (string | Uint8Array)[]): Array<{ data: string; type: 
 }
 
 describe('SseParser', () => {
+  it('refuses a line, or an event of many data lines, longer than its limit', () => {
+    const line = new SseParser({ maxEventBytes: 1000 });
+    expect(line.push(Buffer.from(`data: ${'a'.repeat(900)}`))).toBe(0);
+    expect(() => line.push(Buffer.from('a'.repeat(200)))).toThrow(SseLimitError);
+    const event = new SseParser({ maxEventBytes: 1000 });
+    for (let i = 0; i < 9; i++) event.push(Buffer.from(`data: ${'b'.repeat(100)}\n`));
+    expect(() => event.push(Buffer.from(`data: ${'b'.repeat(100)}\n`))).toThrow(SseLimitError);
+    // At the limit is fine: a 1000-byte line and its event.
+    const edge = new SseParser({ maxEventBytes: 1000 });
+    expect(edge.push(Buffer.from(`data: ${'c'.repeat(994)}\n\n`))).toBe(1);
+    expect(edge.data[0]).toHaveLength(994);
+  });
+
   it('parses data lines, event names, comments and multi-line data', () => {
     const text = ': keep-alive\n\nevent: message_start\ndata: {"a":1}\n\ndata: line1\ndata: line2\n\ndata:nospace\n\n';
     expect(parseAll([text])).toEqual([

@@ -12,12 +12,33 @@
  * multi-byte sequence, so decoding whole lines is always safe); a partial
  * line is the only thing copied across chunks. Parsed events land in two
  * parallel arrays that are reused between calls instead of one object per event.
+ *
+ * Bounded: a line or an event's data longer than `maxEventBytes` throws
+ * SseLimitError, so an upstream that never ends a line cannot take the memory.
  */
 
 const LF = 0x0a;
 const CR = 0x0d;
 const COLON = 0x3a;
 const SPACE = 0x20;
+
+/** Default longest line or event data: OpenAI and Anthropic events are a few hundred bytes. */
+export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
+
+/** A line or an event's data went past the parser's limit. */
+export class SseLimitError extends Error {
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`An SSE line or event is longer than ${limit} bytes`);
+    this.name = 'SseLimitError';
+    this.limit = limit;
+  }
+}
+
+export interface SseParserOptions {
+  /** Longest line, and longest data of one event, in bytes. Default DEFAULT_MAX_EVENT_BYTES. */
+  maxEventBytes?: number;
+}
 
 export class SseParser {
   /** `data` of the events completed by the last `push` (valid until the next `push`). */
@@ -29,6 +50,11 @@ export class SseParser {
   #pendingData: string | undefined;
   #pendingType: string | undefined;
   #count = 0;
+  readonly #max: number;
+
+  constructor(options: SseParserOptions = {}) {
+    this.#max = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+  }
 
   /** Feed one chunk; returns how many events it completed (read them from `data`/`type`). */
   push(chunk: Uint8Array): number {
@@ -63,7 +89,10 @@ export class SseParser {
       }
       start = i + 1;
     }
-    if (start < len) this.#rest = buf.subarray(start);
+    if (start < len) {
+      this.#rest = buf.subarray(start);
+      if (this.#rest.length > this.#max) throw new SseLimitError(this.#max);
+    }
     return this.#count;
   }
 
@@ -90,6 +119,7 @@ export class SseParser {
     if (nameLen === 4 && first === 0x64 /* d */ && buf[start + 1] === 0x61 && buf[start + 2] === 0x74 && buf[start + 3] === 0x61) {
       const value = buf.toString('utf8', valueStart, end);
       this.#pendingData = this.#pendingData === undefined ? value : `${this.#pendingData}\n${value}`;
+      if (this.#pendingData.length > this.#max) throw new SseLimitError(this.#max);
     } else if (nameLen === 5 && first === 0x65 /* e */ && buf.toString('latin1', start, colon) === 'event') {
       this.#pendingType = buf.toString('utf8', valueStart, end);
     }

@@ -9,7 +9,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { GatewayError, abortedError, isGatewayError } from '@llmgw/resilience';
-import { SseParser } from './sse.ts';
+import { SseLimitError, SseParser } from './sse.ts';
 import type { UpstreamCall } from './http.ts';
 import type { RateLimitInfo, UpstreamStream, UpstreamStreamEvent } from './types.ts';
 
@@ -100,7 +100,12 @@ export class SseUpstreamStream implements UpstreamStream {
         for await (const chunk of this.#body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
           if (terminated) continue; // drain so the connection can be reused
           call.gotChunk();
-          const n = parser.push(chunk);
+          let n: number;
+          try {
+            n = parser.push(chunk);
+          } catch (error) {
+            throw error instanceof SseLimitError ? oversizedEvent(this.#upstream, error) : error;
+          }
           for (let i = 0; i < n && !terminated; i++) {
             terminated = decoder.event(parser.data[i]!, parser.type[i], out);
           }
@@ -154,6 +159,17 @@ export class SseUpstreamStream implements UpstreamStream {
       }
     }
   }
+}
+
+/** A line or event past the parser's limit: the stream cannot be read on (retryable: another attempt may be sane). */
+function oversizedEvent(upstream: string, error: SseLimitError): GatewayError {
+  return new GatewayError({
+    code: 'stream_interrupted',
+    message: `Upstream "${upstream}" sent an SSE line or event longer than ${error.limit} bytes`,
+    kind: 'stream_truncated',
+    retryable: true,
+    cause: error,
+  });
 }
 
 /** An in-band error event (`{"error": {...}}`) as a GatewayError for the decoders. */
