@@ -1,5 +1,6 @@
 import { validators } from '@llmgw/contract';
 import type { Scenario } from '@llmgw/simulator';
+import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultRoutes } from '../registry/registry.ts';
 import type { RoutesFile } from '../registry/routes-file.ts';
@@ -79,6 +80,52 @@ describe('retries', () => {
     expect((await res.json()).choices[0].finish_reason).toBe('content_filter');
     expect(attempts(s, 'gpt-4o-mini')).toHaveLength(1);
   });
+});
+
+describe('a model that never stops', () => {
+  it('a non-streamed answer that streams on past the limit fails over instead of filling the memory', async () => {
+    // Valid content deltas of 64 KiB each, as fast as loopback takes them, never a finish.
+    let bytes = 0;
+    const hostile = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const event = `data: ${JSON.stringify({ id: 'chatcmpl-h', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'x'.repeat(64 * 1024) }, finish_reason: null }] })}\n\n`;
+        const pump = () => {
+          while (!res.destroyed && bytes < 256 * 1024 * 1024) {
+            bytes += event.length;
+            if (!res.write(event)) return void res.once('drain', pump);
+          }
+        };
+        pump();
+      });
+    });
+    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+    const hostileUrl = `http://127.0.0.1:${(hostile.address() as { port: number }).port}`;
+    try {
+      const s = await withStack(
+        { rules: [] },
+        {
+          routes: (url) => ({
+            ...defaultRoutes(url),
+            upstreams: { ...defaultRoutes(url).upstreams, hostile: { kind: 'openai', baseUrl: `${hostileUrl}/v1` } },
+            models: { 'gpt-4o-mini': { upstream: 'hostile', fallback: [{ strategy: 'alternative_model', model: 'gpt-4o' }, { strategy: 'polite' }] } },
+          }),
+        },
+      );
+      const started = Date.now();
+      const res = await s.chat(ask('tell me everything'));
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-llm-fallback')).toBe('alternative_model');
+      expect((await res.json()).model).toBe('gpt-4o');
+      expect(Date.now() - started).toBeLessThan(10_000);
+      // Each attempt stopped reading soon after 8 Mi characters (a few attempts with retries).
+      expect(bytes).toBeLessThan(100 * 1024 * 1024);
+    } finally {
+      hostile.closeAllConnections();
+      await new Promise((r) => hostile.close(r));
+    }
+  }, 20_000);
 });
 
 describe('one place to retry per hop', () => {

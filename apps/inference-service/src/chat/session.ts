@@ -8,6 +8,7 @@ import type {
   UpstreamStream,
   UpstreamStreamEvent,
 } from '../upstream/types.ts';
+import { MAX_ANSWER_BYTES } from '../upstream/http.ts';
 import { withRetries, type AttemptContext, type UpstreamGuard } from './attempts.ts';
 import { nextCandidate, type Candidate } from './candidates.ts';
 import { repairInstruction, type OutputSpec, type StructuredOutput } from './structured-output.ts';
@@ -124,8 +125,11 @@ async function collect(
   try {
     for await (const batch of stream.batches ? stream.batches() : singles(stream)) {
       for (const event of batch) {
-        if (event.type === 'delta') content += event.content;
-        else if (event.type === 'malformed') ctx.telemetry.malformedChunk(candidate.name);
+        if (event.type === 'delta') {
+          content += event.content;
+          // As for a non-streamed answer: a model that never finishes must not take the memory.
+          if (content.length > MAX_ANSWER_BYTES) throw tooLong(candidate);
+        } else if (event.type === 'malformed') ctx.telemetry.malformedChunk(candidate.name);
         else return { content, finishReason: event.finishReason, usage: event.usage ?? estimateUsage(request.messages, content) };
       }
     }
@@ -319,6 +323,14 @@ function truncated(candidate: Candidate, what: string): GatewayError {
     kind: 'stream_truncated',
     retryable: true,
     message: `The stream from model '${candidate.requested}' ${what}.`,
+  });
+}
+
+function tooLong(candidate: Candidate): GatewayError {
+  return new GatewayError({
+    code: 'upstream_error',
+    retryable: true,
+    message: `The answer from model '${candidate.requested}' went past ${MAX_ANSWER_BYTES} characters without finishing.`,
   });
 }
 
