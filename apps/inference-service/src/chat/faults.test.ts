@@ -82,49 +82,83 @@ describe('retries', () => {
   });
 });
 
-describe('a model that never stops', () => {
-  it('a non-streamed answer that streams on past the limit fails over instead of filling the memory', async () => {
-    // Valid content deltas of 64 KiB each, as fast as loopback takes them, never a finish.
-    let bytes = 0;
-    const hostile = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        res.writeHead(200, { 'content-type': 'text/event-stream' });
-        const event = `data: ${JSON.stringify({ id: 'chatcmpl-h', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'x'.repeat(64 * 1024) }, finish_reason: null }] })}\n\n`;
-        const pump = () => {
-          while (!res.destroyed && bytes < 256 * 1024 * 1024) {
-            bytes += event.length;
-            if (!res.write(event)) return void res.once('drain', pump);
-          }
-        };
-        pump();
-      });
+/**
+ * An upstream whose answer never ends: valid content deltas of 64 KiB each, as fast as
+ * loopback takes them, never a finish (at most 256 MiB, so a broken test still ends).
+ */
+async function startEndlessUpstream(): Promise<{ url: string; bytes: () => number; close: () => Promise<void> }> {
+  let bytes = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const event = `data: ${JSON.stringify({ id: 'chatcmpl-h', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'x'.repeat(64 * 1024) }, finish_reason: null }] })}\n\n`;
+      const pump = () => {
+        while (!res.destroyed && bytes < 256 * 1024 * 1024) {
+          bytes += event.length;
+          if (!res.write(event)) return void res.once('drain', pump);
+        }
+      };
+      pump();
     });
-    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
-    const hostileUrl = `http://127.0.0.1:${(hostile.address() as { port: number }).port}`;
-    try {
-      const s = await withStack(
-        { rules: [] },
-        {
-          routes: (url) => ({
-            ...defaultRoutes(url),
-            upstreams: { ...defaultRoutes(url).upstreams, hostile: { kind: 'openai', baseUrl: `${hostileUrl}/v1` } },
-            models: { 'gpt-4o-mini': { upstream: 'hostile', fallback: [{ strategy: 'alternative_model', model: 'gpt-4o' }, { strategy: 'polite' }] } },
-          }),
-        },
-      );
-      const started = Date.now();
-      const res = await s.chat(ask('tell me everything'));
-      expect(res.status).toBe(200);
-      expect(res.headers.get('x-llm-fallback')).toBe('alternative_model');
-      expect((await res.json()).model).toBe('gpt-4o');
-      expect(Date.now() - started).toBeLessThan(10_000);
-      // Each attempt stopped reading soon after 8 Mi characters (a few attempts with retries).
-      expect(bytes).toBeLessThan(100 * 1024 * 1024);
-    } finally {
-      hostile.closeAllConnections();
-      await new Promise((r) => hostile.close(r));
-    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    bytes: () => bytes,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+describe('a model that never stops', () => {
+  let endless: Awaited<ReturnType<typeof startEndlessUpstream>> | undefined;
+  afterEach(async () => {
+    await endless?.close();
+    endless = undefined;
+  });
+  async function stackWithEndlessPrimary(): Promise<Stack> {
+    endless = await startEndlessUpstream();
+    const hostile = `${endless.url}/v1`;
+    return withStack(
+      { rules: [] },
+      {
+        routes: (url) => ({
+          ...defaultRoutes(url),
+          upstreams: { ...defaultRoutes(url).upstreams, hostile: { kind: 'openai', baseUrl: hostile } },
+          models: { 'gpt-4o-mini': { upstream: 'hostile', fallback: [{ strategy: 'alternative_model', model: 'gpt-4o' }, { strategy: 'polite' }] } },
+        }),
+      },
+    );
+  }
+
+  it('a non-streamed answer that streams on past the limit fails over instead of filling the memory', async () => {
+    const s = await stackWithEndlessPrimary();
+    const started = Date.now();
+    const res = await s.chat(ask('tell me everything'));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-llm-fallback')).toBe('alternative_model');
+    expect((await res.json()).model).toBe('gpt-4o');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    // Each attempt stopped reading soon after 8 Mi characters (a few attempts with retries).
+    expect(endless!.bytes()).toBeLessThan(100 * 1024 * 1024);
+  }, 20_000);
+
+  it('a streamed answer stops at the limit with an in-band error, and is not continued elsewhere', async () => {
+    const s = await stackWithEndlessPrimary();
+    const events = await readSse(await s.chat(ask('tell me everything', { stream: true })));
+    expect(events.at(-1)).not.toBe('[DONE]');
+    const last = events.at(-1) as Record<string, any>;
+    expect(last.error.code).toBe('stream_interrupted');
+    expect(last.error.message).toMatch(/went past \d+ characters without finishing/);
+    const streamed = text(events).length;
+    expect(streamed).toBeGreaterThan(7 * 1024 * 1024);
+    expect(streamed).toBeLessThanOrEqual(8 * 1024 * 1024);
+    // No continuation with an 8 Mi-character prefill.
+    expect(attempts(s, 'gpt-4o')).toHaveLength(0);
+    expect(endless!.bytes()).toBeLessThan(100 * 1024 * 1024);
   }, 20_000);
 });
 

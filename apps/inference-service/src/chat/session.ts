@@ -194,6 +194,9 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
     const { stream, first } = opened;
     if (sent !== '') ctx.telemetry.continuation(candidates[0]!.name, candidate.name);
     const sentBefore = sent.length;
+    // A model that never finishes: stopped at the cap, and not continued elsewhere (a prefill
+    // that long fits no model's context).
+    let capped: GatewayError | undefined;
     try {
       let event: UpstreamStreamEvent | undefined = first;
       const iterator = stream[Symbol.asyncIterator]();
@@ -201,6 +204,7 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
         if (event.type === 'delta') {
           if (event.content !== '') {
             sent += event.content;
+            if (sent.length > MAX_ANSWER_BYTES) throw (capped = tooLong(candidate));
             yield { type: 'delta', content: event.content, candidate };
           }
         } else if (event.type === 'malformed') {
@@ -241,6 +245,7 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
       }
       original ??= error;
       failure = error;
+      if (error === capped) break;
       const retrySame =
         error.kind === 'stream_truncated' && candidate.capabilities.continuation && candidate.retry.maxAttempts > 1 && sameCandidateContinuations++ < 1;
       i = retrySame ? i : nextCandidate(candidates, i + 1, { continuation: true });
