@@ -1,14 +1,14 @@
 import { GatewayError, decide } from '@llmgw/resilience';
-import type {
-  CallTimeouts,
-  FinishReason,
-  TokenUsage,
-  UpstreamMessage,
-  UpstreamRequest,
-  UpstreamStream,
-  UpstreamStreamEvent,
+import {
+  MAX_ANSWER_SIZE,
+  type CallTimeouts,
+  type FinishReason,
+  type TokenUsage,
+  type UpstreamMessage,
+  type UpstreamRequest,
+  type UpstreamStream,
+  type UpstreamStreamEvent,
 } from '../upstream/types.ts';
-import { MAX_ANSWER_BYTES } from '../upstream/http.ts';
 import { withRetries, type AttemptContext, type UpstreamGuard } from './attempts.ts';
 import { nextCandidate, type Candidate } from './candidates.ts';
 import { repairInstruction, type OutputSpec, type StructuredOutput } from './structured-output.ts';
@@ -128,7 +128,7 @@ async function collect(
         if (event.type === 'delta') {
           content += event.content;
           // As for a non-streamed answer: a model that never finishes must not take the memory.
-          if (content.length > MAX_ANSWER_BYTES) throw tooLong(candidate);
+          if (content.length > MAX_ANSWER_SIZE) throw tooLong(candidate);
         } else if (event.type === 'malformed') ctx.telemetry.malformedChunk(candidate.name);
         else return { content, finishReason: event.finishReason, usage: event.usage ?? estimateUsage(request.messages, content) };
       }
@@ -204,7 +204,7 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
         if (event.type === 'delta') {
           if (event.content !== '') {
             sent += event.content;
-            if (sent.length > MAX_ANSWER_BYTES) throw (capped = tooLong(candidate));
+            if (sent.length > MAX_ANSWER_SIZE) throw (capped = tooLong(candidate));
             yield { type: 'delta', content: event.content, candidate };
           }
         } else if (event.type === 'malformed') {
@@ -335,7 +335,7 @@ function tooLong(candidate: Candidate): GatewayError {
   return new GatewayError({
     code: 'upstream_error',
     retryable: true,
-    message: `The answer from model '${candidate.requested}' went past ${MAX_ANSWER_BYTES} characters without finishing.`,
+    message: `The answer from model '${candidate.requested}' went past ${MAX_ANSWER_SIZE} characters without finishing.`,
   });
 }
 

@@ -15,15 +15,10 @@
 import type { Dispatcher } from 'undici';
 import { GatewayError, abortedError, isGatewayError, timeoutError } from '@llmgw/resilience';
 import { SseUpstreamStream, type StreamDecoder } from './stream.ts';
-import type { CallOptions, RateLimitInfo, UpstreamCompletion, UpstreamStream } from './types.ts';
+import { MAX_ANSWER_SIZE, type CallOptions, type RateLimitInfo, type UpstreamCompletion, type UpstreamStream } from './types.ts';
 
 /** Upstream error bodies are read up to this size; the rest is dropped. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
-/**
- * Largest non-streamed answer read (8 MiB; a 128k-token answer is ~0.5 MB): an upstream
- * that never stops sending must not take the memory.
- */
-export const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
 /** undici/Node error codes that mean the connection failed or broke. */
 const NETWORK_CODES: ReadonlySet<string> = new Set([
@@ -329,15 +324,15 @@ export async function streamExchange(x: Exchange<unknown>, decoder: (headers: Re
   return new SseUpstreamStream(x.upstream, call, res.body, decoder(res.headers), () => x.rateLimit(res.headers));
 }
 
-/** A non-streamed answer's text, at most MAX_ANSWER_BYTES (beyond: the body is dropped, retryable error). */
+/** A non-streamed answer's text, at most MAX_ANSWER_SIZE (beyond: the body is dropped, retryable error). */
 async function readAnswer(body: Dispatcher.ResponseData['body'], upstream: string): Promise<string> {
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_ANSWER_BYTES) {
+    if (size > MAX_ANSWER_SIZE) {
       body.destroy();
-      throw new GatewayError({ code: 'upstream_error', message: `Upstream "${upstream}" sent an answer longer than ${MAX_ANSWER_BYTES} bytes`, retryable: true });
+      throw new GatewayError({ code: 'upstream_error', message: `Upstream "${upstream}" sent an answer longer than ${MAX_ANSWER_SIZE} bytes`, retryable: true });
     }
     parts.push(chunk);
   }

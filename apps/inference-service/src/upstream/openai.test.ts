@@ -2,11 +2,10 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@llmgw/simulator';
 import { isGatewayError, type GatewayError } from '@llmgw/resilience';
-import { MAX_ANSWER_BYTES } from './http.ts';
 import { createOpenAiProvider } from './openai.ts';
 import { DEFAULT_MAX_EVENT_BYTES } from './sse.ts';
 import { UpstreamPools } from './pool.ts';
-import { toUpstreamMessages, type CallOptions, type CallTimeouts, type Provider, type UpstreamRequest, type UpstreamStreamEvent } from './types.ts';
+import { MAX_ANSWER_SIZE, toUpstreamMessages, type CallOptions, type CallTimeouts, type Provider, type UpstreamRequest, type UpstreamStreamEvent } from './types.ts';
 
 const MODEL = 'gpt-4o-mini';
 const FAST: CallTimeouts = { connectMs: 500, firstTokenMs: 300, streamIdleMs: 200, totalMs: 2000 };
@@ -306,7 +305,7 @@ describe('OpenAI adapter: an upstream that never stops sending', () => {
     const error = await failure(hostile.complete(request(), opts({ totalMs: 10_000 })));
     expect(error.code).toBe('upstream_error');
     expect(error.retryable).toBe(true);
-    expect(error.message).toContain(`longer than ${MAX_ANSWER_BYTES} bytes`);
+    expect(error.message).toContain(`longer than ${MAX_ANSWER_SIZE} bytes`);
     expect(performance.now() - started).toBeLessThan(5000);
     expect(sent).toBeLessThan(32 * 1024 * 1024);
   });

@@ -52,6 +52,13 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
+/**
+ * Largest answer taken from an upstream: bytes of a non-streamed body, characters of an
+ * answer read from a stream (8 Mi; a 128k-token answer is ~0.5 MB). An upstream that never
+ * stops sending must not take the memory.
+ */
+export const MAX_ANSWER_SIZE = 8 * 1024 * 1024;
+
 export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls';
 
 export interface TokenUsage {
