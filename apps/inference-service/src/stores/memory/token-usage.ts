@@ -1,3 +1,4 @@
+import { addToSpans, bucketSpans } from '../bucket-spans.ts';
 import type { TimeRange, TokenUsageStore } from '../types.ts';
 
 export interface MemoryTokenUsageOptions {
@@ -25,11 +26,9 @@ export function memoryTokenUsage(options: MemoryTokenUsageOptions = {}): TokenUs
     const totals = ranges.map(() => 0);
     const buckets = keys.get(key);
     if (!buckets) return totals;
-    const spans = ranges.map(([fromMs, toMs]) => [Math.floor(fromMs / bucketMs), Math.floor((toMs - 1) / bucketMs)] as const);
+    const spans = bucketSpans(ranges, bucketMs);
     // forEach, not for..of over entries: no [bucket, tokens] array per bucket on every request.
-    buckets.forEach((n, b) => {
-      for (let i = 0; i < spans.length; i++) if (b >= spans[i]![0] && b <= spans[i]![1]) totals[i]! += n;
-    });
+    buckets.forEach((n, b) => addToSpans(totals, spans, b, n));
     return totals;
   };
 

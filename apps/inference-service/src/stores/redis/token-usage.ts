@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { addToSpans, bucketSpans } from '../bucket-spans.ts';
 import type { TimeRange, TokenUsageStore } from '../types.ts';
 
 export interface RedisTokenUsageOptions {
@@ -29,10 +30,7 @@ export function redisTokenUsage(client: Redis, options: RedisTokenUsageOptions):
 
   const sums = async (key: string, ranges: readonly TimeRange[]): Promise<number[]> => {
     const totals = ranges.map(() => 0);
-    const spans = ranges.map(([fromMs, toMs]) => {
-      const to = Math.floor((toMs - 1) / bucketMs);
-      return [Math.max(Math.floor(fromMs / bucketMs), to - retentionBuckets), to] as const;
-    });
+    const spans = bucketSpans(ranges, bucketMs).map(([from, to]) => [Math.max(from, to - retentionBuckets), to] as const);
     const live = spans.filter(([from, to]) => from <= to);
     if (live.length === 0) return totals;
     // One MGET over the union of the ranges, itself clipped to the retention.
@@ -43,9 +41,7 @@ export function redisTokenUsage(client: Redis, options: RedisTokenUsageOptions):
     const values = await client.mget(keys);
     for (let b = lo; b <= hi; b++) {
       const v = values[b - lo];
-      if (v === null || v === undefined) continue;
-      const n = Number(v);
-      for (let i = 0; i < spans.length; i++) if (b >= spans[i]![0] && b <= spans[i]![1]) totals[i]! += n;
+      if (v !== null && v !== undefined) addToSpans(totals, spans, b, Number(v));
     }
     return totals;
   };
