@@ -3,7 +3,7 @@
  * transport failures to typed GatewayErrors. Shared by every adapter so the
  * timeout semantics are identical across wire formats.
  *
- * Timeline of a call (all timers abort the undici request through one controller):
+ * Timeline of a call (all timers abort the undici request through its handler):
  * - connect: the pool's `connect.timeout` (undici ConnectTimeoutError) -> 'timeout_connect';
  * - waiting for the status line: streams wait `firstTokenMs`, others `totalMs`;
  *   expiring there means the socket took the request and said nothing -> 'silent';
@@ -14,6 +14,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { GatewayError, abortedError, isGatewayError, timeoutError } from '@llmgw/resilience';
+import { ResponseHandler, type ResponseBody, type ResponseHeaders, type UpstreamResponse } from './response-handler.ts';
 import { SseUpstreamStream, type StreamDecoder } from './stream.ts';
 import { MAX_ANSWER_SIZE, type CallOptions, type RateLimitInfo, type UpstreamCompletion, type UpstreamStream } from './types.ts';
 
@@ -49,7 +50,6 @@ type Phase = 'headers' | 'first_token' | 'streaming' | 'done';
  * `gotFirstContent()` / `gotChunk()` as data flows, and always `end()`.
  */
 export class UpstreamCall {
-  readonly controller = new AbortController();
   /** The error that aborted the call (a timeout, the caller's abort, a cancel). */
   reason: GatewayError | undefined;
   #phase: Phase = 'headers';
@@ -59,6 +59,7 @@ export class UpstreamCall {
   #phaseTimer: NodeJS.Timeout | undefined;
   #totalTimer: NodeJS.Timeout | undefined;
   #onCallerAbort: (() => void) | undefined;
+  #handler: ResponseHandler | undefined;
 
   constructor(upstream: string, opts: CallOptions, streaming: boolean) {
     this.#upstream = upstream;
@@ -71,24 +72,29 @@ export class UpstreamCall {
   }
 
   /** Sends the request; resolves with the response once the status line and headers are in. */
-  async send(dispatcher: Dispatcher, spec: HttpRequestSpec): Promise<Dispatcher.ResponseData> {
+  async send(dispatcher: Dispatcher, spec: HttpRequestSpec): Promise<UpstreamResponse> {
     const { signal, timeouts } = this.#opts;
     if (signal.aborted) throw abortedError(signal.reason);
     this.#onCallerAbort = () => this.fail(abortedError(signal.reason));
     signal.addEventListener('abort', this.#onCallerAbort, { once: true });
     this.#totalTimer = setTimeout(() => this.#expire('timeout_total'), timeouts.totalMs);
     if (this.#streaming) this.#phaseTimer = setTimeout(() => this.#expire('first_token'), timeouts.firstTokenMs);
+    const handler = new ResponseHandler();
+    this.#handler = handler;
     try {
-      const res = await dispatcher.request({
-        method: 'POST',
-        path: spec.path,
-        headers: spec.headers,
-        body: spec.body,
-        signal: this.controller.signal,
-        // Our own timers decide; undici's would fire with the wrong kind.
-        headersTimeout: 0,
-        bodyTimeout: 0,
-      });
+      dispatcher.dispatch(
+        {
+          method: 'POST',
+          path: spec.path,
+          headers: spec.headers,
+          body: spec.body,
+          // Our own timers decide; undici's would fire with the wrong kind.
+          headersTimeout: 0,
+          bodyTimeout: 0,
+        },
+        handler,
+      );
+      const res = await handler.response;
       this.#phase = this.#streaming ? 'first_token' : 'streaming';
       // The first-token budget starts again once the upstream answered.
       this.#phaseTimer?.refresh();
@@ -116,7 +122,7 @@ export class UpstreamCall {
   fail(reason: GatewayError): void {
     if (this.reason !== undefined || this.#phase === 'done') return;
     this.reason = reason;
-    this.controller.abort(reason);
+    this.#handler?.abort(reason);
     this.end();
   }
 
@@ -184,27 +190,35 @@ function withCause(err: GatewayError, cause: unknown): GatewayError {
   return err;
 }
 
-/** Reads a (bounded) error body and parses it as JSON when it is JSON; `undefined` otherwise. */
-export async function readErrorBody(body: Dispatcher.ResponseData['body']): Promise<unknown> {
-  let size = 0;
-  const parts: Buffer[] = [];
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      if (size < MAX_ERROR_BODY_BYTES) parts.push(chunk);
-      size += chunk.length;
-    }
-  } catch {
-    // A broken error body still leaves us the status.
-  }
-  const text = Buffer.concat(parts).toString('utf8', 0, Math.min(size, MAX_ERROR_BODY_BYTES));
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+/**
+ * Reads a (bounded) error body and parses it as JSON when it is JSON; `undefined` otherwise.
+ * The rest past the bound is read and dropped so the connection can be reused.
+ */
+export function readErrorBody(body: ResponseBody): Promise<unknown> {
+  return new Promise((resolve) => {
+    let size = 0;
+    const parts: Buffer[] = [];
+    const done = (): void => {
+      const text = Buffer.concat(parts).toString('utf8', 0, Math.min(size, MAX_ERROR_BODY_BYTES));
+      try {
+        resolve(JSON.parse(text));
+      } catch {
+        resolve(undefined);
+      }
+    };
+    body.attach({
+      data(chunk) {
+        if (size < MAX_ERROR_BODY_BYTES) parts.push(chunk);
+        size += chunk.length;
+      },
+      end: done,
+      // A broken error body still leaves us the status.
+      error: done,
+    });
+  });
 }
 
-export type ResponseHeaders = Dispatcher.ResponseData['headers'];
+export type { ResponseHeaders };
 
 export function header(headers: ResponseHeaders, name: string): string | undefined {
   const v = headers[name];
@@ -325,18 +339,28 @@ export async function streamExchange(x: Exchange<unknown>, decoder: (headers: Re
 }
 
 /** A non-streamed answer's text, at most MAX_ANSWER_SIZE (beyond: the body is dropped, retryable error). */
-async function readAnswer(body: Dispatcher.ResponseData['body'], upstream: string): Promise<string> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_ANSWER_SIZE) {
-      body.destroy();
-      throw new GatewayError({ code: 'upstream_error', message: `Upstream "${upstream}" sent an answer longer than ${MAX_ANSWER_SIZE} bytes`, retryable: true });
-    }
-    parts.push(chunk);
-  }
-  return Buffer.concat(parts, size).toString('utf8');
+function readAnswer(body: ResponseBody, upstream: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    body.attach({
+      data(chunk) {
+        if (over) return;
+        size += chunk.length;
+        if (size > MAX_ANSWER_SIZE) {
+          over = true;
+          const error = new GatewayError({ code: 'upstream_error', message: `Upstream "${upstream}" sent an answer longer than ${MAX_ANSWER_SIZE} bytes`, retryable: true });
+          reject(error);
+          body.abort(error);
+          return;
+        }
+        parts.push(chunk);
+      },
+      end: () => resolve(Buffer.concat(parts, size).toString('utf8')),
+      error: reject,
+    });
+  });
 }
 
 /** A 2xx body that is not what the provider promised: retryable (the next answer may be fine). */

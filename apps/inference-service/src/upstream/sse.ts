@@ -96,6 +96,16 @@ export class SseParser {
     return this.#count;
   }
 
+  /**
+   * Forget the events of the last `push` once they are read, so a parser that
+   * outlives its chunk does not keep their strings alive.
+   */
+  clear(): void {
+    this.data.fill('', 0, this.#count);
+    this.type.fill(undefined, 0, this.#count);
+    this.#count = 0;
+  }
+
   /** End of input: an event not terminated by a blank line is discarded, as the spec says. */
   end(): void {
     this.#rest = undefined;

@@ -7,10 +7,10 @@
  *   ([DONE] / message_stop) -> the finish is yielded, no error;
  * - anything going wrong after the terminator is ignored: the answer is complete.
  */
-import type { Dispatcher } from 'undici';
 import { GatewayError, abortedError, isGatewayError } from '@llmgw/resilience';
 import { SseLimitError, SseParser } from './sse.ts';
 import type { UpstreamCall } from './http.ts';
+import type { BodySink, ResponseBody } from './response-handler.ts';
 import type { RateLimitInfo, UpstreamStream, UpstreamStreamEvent } from './types.ts';
 
 /** Provider-specific decoding of SSE events into our events. */
@@ -28,27 +28,49 @@ export interface StreamDecoder {
 
 /** The most trailer bytes read after a finished answer before the socket is given up. */
 const TRAILER_LIMIT_BYTES = 64 * 1024;
+/** How long a trailer may take after a finished answer before the socket is given up. */
+const TRAILER_TIMEOUT_MS = 5_000;
+/** Decoded events waiting for the reader past which the upstream socket is paused. */
+const HIGH_WATER_EVENTS = 1024;
 /** One shared reason for cancelled streams (an Error per cancel would capture a stack each time). */
 const CANCELLED = new Error('stream cancelled');
 
 export const MALFORMED: UpstreamStreamEvent = Object.freeze({ type: 'malformed' }) as UpstreamStreamEvent;
 
-export class SseUpstreamStream implements UpstreamStream {
+/**
+ * The body is parsed and decoded as it arrives (undici calls `data` for each
+ * HTTP chunk); the reader takes everything decoded so far at each step, so a
+ * reader that keeps up pays one async step per socket read, not per event.
+ */
+export class SseUpstreamStream implements UpstreamStream, BodySink {
   readonly #rateLimit: () => RateLimitInfo | undefined;
   readonly #call: UpstreamCall;
-  readonly #body: Dispatcher.ResponseData['body'];
+  readonly #body: ResponseBody;
   readonly #decoder: StreamDecoder;
   readonly #upstream: string;
-  #used = false;
+  readonly #parser = new SseParser();
+  /** Decoded events the reader has not taken yet, and the array it gave back. */
+  #queue: UpstreamStreamEvent[] = [];
+  #spare: UpstreamStreamEvent[] = [];
+  #paused = false;
+  /** The provider's terminator was seen: the rest of the body is trailer. */
+  #terminated = false;
   /** The decoder yielded the finish: the answer is complete, the rest is only trailer. */
   #complete = false;
+  /** How the body ended ('ended', or the error that broke it); undefined while it flows. */
+  #outcome: 'ended' | Error | undefined;
+  /** Wakes the reader waiting for events or the body's end. */
+  #wake: (() => void) | undefined;
+  #used = false;
 
-  constructor(upstream: string, call: UpstreamCall, body: Dispatcher.ResponseData['body'], decoder: StreamDecoder, rateLimit: () => RateLimitInfo | undefined) {
+  constructor(upstream: string, call: UpstreamCall, body: ResponseBody, decoder: StreamDecoder, rateLimit: () => RateLimitInfo | undefined) {
     this.#upstream = upstream;
     this.#call = call;
     this.#body = body;
     this.#decoder = decoder;
     this.#rateLimit = rateLimit;
+    // Read from the start, so the stream timeouts see the upstream, not the reader.
+    body.attach(this);
   }
 
   /** The upstream's rate-limit headers, parsed when read (nothing on the request path reads them). */
@@ -67,11 +89,76 @@ export class SseUpstreamStream implements UpstreamStream {
 
   cancel(): void {
     // After a complete answer there is nothing to cancel: the trailer is being
-    // drained so the connection goes back to the pool (see the iterator's finally).
+    // drained so the connection goes back to the pool (see batches' finally).
     if (this.#complete) return;
     this.#call.fail(abortedError(CANCELLED));
-    this.#body.destroy();
+    this.#body.abort(CANCELLED);
   }
+
+  // --- BodySink: called by undici, synchronously, for each chunk of the body ---
+
+  data(chunk: Buffer): void {
+    if (this.#terminated || this.#outcome !== undefined) return; // the trailer is only read, so the connection can be reused
+    const call = this.#call;
+    call.gotChunk();
+    const parser = this.#parser;
+    const queue = this.#queue;
+    const before = queue.length;
+    try {
+      const n = parser.push(chunk);
+      for (let i = 0; i < n && !this.#terminated; i++) {
+        this.#terminated = this.#decoder.event(parser.data[i]!, parser.type[i], queue);
+      }
+      parser.clear();
+    } catch (error) {
+      // Events decoded before the failure stay queued: they came before it.
+      this.#break(error instanceof SseLimitError ? oversizedEvent(this.#upstream, error) : (error as Error));
+      return;
+    }
+    if (queue.length === before) return;
+    for (let i = before; i < queue.length; i++) {
+      const type = queue[i]!.type;
+      if (type === 'delta') call.gotFirstContent();
+      else if (type === 'finish') {
+        call.gotFirstContent();
+        this.#complete = true;
+      }
+    }
+    if (queue.length >= HIGH_WATER_EVENTS && !this.#paused) {
+      this.#paused = true;
+      this.#body.pause();
+    }
+    this.#wakeReader();
+  }
+
+  end(): void {
+    if (this.#outcome !== undefined) return;
+    this.#outcome = 'ended';
+    this.#wakeReader();
+  }
+
+  error(error: Error): void {
+    if (this.#outcome !== undefined) return;
+    this.#outcome = error;
+    this.#wakeReader();
+  }
+
+  /** The stream cannot be read on (a parser limit, an in-band error): stop reading the body. */
+  #break(error: Error): void {
+    this.#outcome = error;
+    this.#body.abort(error);
+    this.#wakeReader();
+  }
+
+  #wakeReader(): void {
+    const wake = this.#wake;
+    if (wake !== undefined) {
+      this.#wake = undefined;
+      wake();
+    }
+  }
+
+  // --- the reader's side ---
 
   /** One event at a time (what a streaming caller forwards). */
   async *[Symbol.asyncIterator](): AsyncGenerator<UpstreamStreamEvent, void, undefined> {
@@ -79,83 +166,73 @@ export class SseUpstreamStream implements UpstreamStream {
   }
 
   /**
-   * The events of each body chunk together: a caller that reads the whole
-   * answer (a non-streamed request) pays one async step per chunk, not per
-   * event. A batch is valid until the next one is requested.
+   * The events decoded since the last step, together: a caller that reads the
+   * whole answer (a non-streamed request) pays one async step per socket read,
+   * not per event. A batch is valid until the next one is requested.
    */
   async *batches(): AsyncGenerator<readonly UpstreamStreamEvent[], void, undefined> {
     if (this.#used) throw new Error('An UpstreamStream can be iterated only once');
     this.#used = true;
     const call = this.#call;
-    const decoder = this.#decoder;
-    const parser = new SseParser();
-    const out: UpstreamStreamEvent[] = [];
-    let terminated = false;
-    let finished = false;
-    let ended = false;
+    let yieldedFinish = false;
     try {
-      try {
-        // destroyOnReturn: false: leaving the loop at the finish must not destroy the body
-        // (an AbortError per request, and a socket thrown away); the finally drains or destroys it.
-        for await (const chunk of this.#body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-          if (terminated) continue; // drain so the connection can be reused
-          call.gotChunk();
-          let n: number;
-          try {
-            n = parser.push(chunk);
-          } catch (error) {
-            throw error instanceof SseLimitError ? oversizedEvent(this.#upstream, error) : error;
+      for (;;) {
+        if (this.#queue.length > 0) {
+          const batch = this.#queue;
+          this.#queue = this.#spare;
+          if (this.#paused) {
+            this.#paused = false;
+            this.#body.resume();
           }
-          for (let i = 0; i < n && !terminated; i++) {
-            terminated = decoder.event(parser.data[i]!, parser.type[i], out);
-          }
-          if (out.length === 0) continue;
-          for (let i = 0; i < out.length; i++) {
-            const ev = out[i]!;
-            if (ev.type === 'delta') call.gotFirstContent();
-            else if (ev.type === 'finish') {
-              call.gotFirstContent();
-              finished = true;
-              this.#complete = true;
-            }
-          }
-          yield out;
-          out.length = 0;
+          yieldedFinish ||= this.#complete;
+          yield batch;
+          batch.length = 0;
+          this.#spare = batch;
           // Time spent in the consumer is not upstream idleness.
           call.gotChunk();
+          continue;
         }
-        ended = true;
-      } catch (error) {
-        if (finished) return; // a complete answer; whatever broke afterwards does not matter
-        const mapped = call.mapError(error, true);
-        // The finish was seen and only the trailer (usage, terminator) is missing:
-        // the answer is complete unless the caller gave up on it.
-        if (mapped.kind !== 'aborted' && decoder.end(out)) {
-          yield out;
-          return;
+        const outcome = this.#outcome;
+        if (outcome === undefined) {
+          await new Promise<void>((resolve) => {
+            this.#wake = resolve;
+          });
+          continue;
         }
-        throw mapped;
-      }
-      parser.end();
-      if (!finished && decoder.end(out)) finished = true;
-      if (out.length > 0) yield out;
-      out.length = 0;
-      if (!finished) {
-        throw new GatewayError({
-          code: 'stream_interrupted',
-          message: `Upstream "${this.#upstream}" ended the stream without finishing the answer`,
-          kind: 'stream_truncated',
-          retryable: true,
-        });
+        const out = this.#queue;
+        if (outcome !== 'ended') {
+          if (yieldedFinish) return; // a complete answer; whatever broke afterwards does not matter
+          const mapped = call.mapError(outcome, true);
+          // The finish was seen and only the trailer (usage, terminator) is missing:
+          // the answer is complete unless the caller gave up on it.
+          if (mapped.kind !== 'aborted' && this.#decoder.end(out)) {
+            yield out;
+            return;
+          }
+          throw mapped;
+        }
+        this.#parser.end();
+        const finished = yieldedFinish || this.#decoder.end(out);
+        if (out.length > 0) yield out;
+        out.length = 0;
+        if (!finished) {
+          throw new GatewayError({
+            code: 'stream_interrupted',
+            message: `Upstream "${this.#upstream}" ended the stream without finishing the answer`,
+            kind: 'stream_truncated',
+            retryable: true,
+          });
+        }
+        return;
       }
     } finally {
       call.end();
-      if (!ended) {
+      if (this.#outcome === undefined) {
         // A consumer that stops at the finish leaves the trailer ([DONE], the
         // body's end) unread: drain it (bounded) so the keep-alive socket is
         // reused instead of destroyed. Anything else is torn down.
-        if (finished) this.#body.dump({ limit: TRAILER_LIMIT_BYTES }).catch(() => {});
-        else this.#body.destroy();
+        if (this.#complete) this.#body.drain(TRAILER_LIMIT_BYTES, TRAILER_TIMEOUT_MS);
+        else this.#body.abort(CANCELLED);
       }
     }
   }
