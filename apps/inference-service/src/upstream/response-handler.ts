@@ -87,7 +87,7 @@ export class ResponseHandler implements Dispatcher.DispatchHandler, ResponseBody
     else (this.#early ??= []).push(chunk);
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(_controller: Dispatcher.DispatchController, _trailers: ResponseHeaders): void {
     this.#state = 'ended';
     this.#release()?.end();
   }
