@@ -311,6 +311,49 @@ describe('OpenAI adapter: an upstream that never stops sending', () => {
   });
 });
 
+describe('OpenAI adapter: a reader slower than the upstream', () => {
+  // 1500 deltas at once (past the point where the upstream socket is paused), then the
+  // finish after a pause longer than the idle timeout: the stream is idle only while the
+  // reader is behind, and that must not count against the upstream.
+  let server: Server;
+  let fast: Provider;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const chunk = (delta: string, finish: string | null) =>
+          `data: {"id":"chatcmpl-s","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":${delta},"finish_reason":${finish}}]}\n\n`;
+        res.write(chunk('{"role":"assistant","content":""}', null));
+        res.write(Array.from({ length: 1500 }, () => chunk('{"content":"x"}', null)).join(''));
+        setTimeout(() => res.end(chunk('{}', '"stop"') + 'data: [DONE]\n\n'), 50);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    fast = createOpenAiProvider({ name: 'fast', baseUrl: `${url}/v1`, apiKey: 'sk-test', dispatcher: pools.poolFor(url) });
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('a reader that takes longer than the idle timeout to catch up still gets the whole answer', async () => {
+    const stream = await fast.stream(request(), opts({ streamIdleMs: 150, totalMs: 5000 }));
+    const events: UpstreamStreamEvent[] = [];
+    let slowed = false;
+    for await (const event of stream) {
+      events.push(event);
+      // Behind by ~1500 events: take 300 ms over the first 30 of them (2x the idle timeout).
+      if (events.length <= 30) await new Promise((r) => setTimeout(r, 10));
+      else slowed = true;
+    }
+    expect(slowed).toBe(true);
+    expect(text(events)).toBe('x'.repeat(1500));
+    expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+  });
+});
+
 describe('OpenAI adapter: cancellation', () => {
   it("the caller's signal aborts a waiting request immediately (kind aborted)", async () => {
     sim.setScenario({ rules: [{ model: '*', kind: 'hang' }] });

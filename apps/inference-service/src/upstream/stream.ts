@@ -160,9 +160,19 @@ export class SseUpstreamStream implements UpstreamStream, BodySink {
 
   // --- the reader's side ---
 
-  /** One event at a time (what a streaming caller forwards). */
+  /**
+   * One event at a time (what a streaming caller forwards). A batch can be long when the
+   * caller's own client reads slowly; the time it spends on each event is not upstream
+   * idleness either.
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<UpstreamStreamEvent, void, undefined> {
-    for await (const batch of this.batches()) for (const ev of batch) yield ev;
+    const call = this.#call;
+    for await (const batch of this.batches()) {
+      for (const ev of batch) {
+        yield ev;
+        call.gotChunk();
+      }
+    }
   }
 
   /**
