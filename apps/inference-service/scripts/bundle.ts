@@ -52,6 +52,13 @@ const result = await build({
   banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
   sourcemap: 'linked',
   legalComments: 'linked',
+  // The bundle's text stays in the heap as a string for the life of the process: without
+  // comments and indentation, and in ASCII only (one byte per character: one non-ASCII
+  // character anywhere makes V8 store all of it at two), it is 2.5 MB instead of 7.1 MB
+  // (RSS at start 92 MB instead of 97.5). Names are kept, so stack traces still name the
+  // functions; `npm run dev` runs the sources.
+  minifyWhitespace: true,
+  charset: 'ascii',
   logLevel: 'warning',
   write: false,
 });

@@ -60,6 +60,8 @@ describe('parseDuration (OpenAI / Go format)', () => {
     ['1.5h', 5_400_000],
     ['0s', 0],
     ['500us', 1],
+    // Go writes microseconds with the micro sign (U+00B5).
+    ['1500\u00b5s', 2],
     ['3', 3000],
   ])('%s -> %i ms', (text, ms) => {
     expect(parseDuration(text)).toBe(ms);

@@ -27,7 +27,7 @@ const DELTA_SECONDS = /^\s*\d+(?:\.\d+)?\s*$/;
 // would read "-5" as a year.
 const HAS_LETTER = /[a-z]/i;
 const DURATION =
-  /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?(?:(\d+(?:\.\d+)?)(?:us|µs))?(?:(\d+(?:\.\d+)?)ns)?$/;
+  /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?(?:(\d+(?:\.\d+)?)(?:us|\u00b5s))?(?:(\d+(?:\.\d+)?)ns)?$/;
 
 export function readHeader(headers: HeadersInput, name: string): string | undefined {
   if (typeof (headers as HeadersLike).get === 'function') {
