@@ -68,6 +68,7 @@ export async function startService(options: ServiceStart): Promise<Child> {
     LLM_TOKEN_BUDGET: '1000000000000000',
   });
   const start = startCommand();
+  Object.assign(env, start.env);
   execFileSync(NODE, start.build, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   return spawnTarget({
     name: 'service',
@@ -82,18 +83,27 @@ export async function startService(options: ServiceStart): Promise<Child> {
 
 /**
  * The service's build and run commands, read from the root package.json's `start`
- * script (`node <build script> && exec node <flags> <bundle>`), so the benchmark runs
- * the service with exactly the flags and entry point `npm start` uses.
+ * script (`node <build script> && exec [env NAME=value...] node <flags> <bundle>`), so the
+ * benchmark runs the service with exactly the environment, flags and entry point `npm start` uses.
  */
-export function startCommand(): { build: string[]; run: string[] } {
+export function startCommand(): { build: string[]; run: string[]; env: Record<string, string> } {
   const script = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '';
   // `exec` makes the shell hand its process to node (signals from npm reach the service).
   const steps = script.split('&&').map((step) => step.trim().replace(/^exec\s+/, '').split(/\s+/));
   const [build, run] = steps;
-  if (steps.length !== 2 || build?.[0] !== 'node' || run?.[0] !== 'node') {
-    throw new Error(`bench: the root start script is not 'node <build> && exec node <flags> <entry>' any more: ${script}`);
+  const env: Record<string, string> = {};
+  if (run?.[0] === 'env') {
+    run.shift();
+    while (run[0] !== undefined && /^[A-Za-z_][A-Za-z0-9_]*=/.test(run[0])) {
+      const assignment = run.shift()!;
+      const eq = assignment.indexOf('=');
+      env[assignment.slice(0, eq)] = assignment.slice(eq + 1);
+    }
   }
-  return { build: build.slice(1), run: run.slice(1) };
+  if (steps.length !== 2 || build?.[0] !== 'node' || run?.[0] !== 'node') {
+    throw new Error(`bench: the root start script is not 'node <build> && exec [env NAME=value...] node <flags> <entry>' any more: ${script}`);
+  }
+  return { build: build.slice(1), run: run.slice(1), env };
 }
 
 /** Installs Portkey from its lock file when missing; returns why it cannot run, or undefined. */
