@@ -133,6 +133,12 @@ export class UpstreamCall {
     clearTimeout(this.#phaseTimer);
     clearTimeout(this.#totalTimer);
     if (this.#onCallerAbort) this.#opts.signal.removeEventListener('abort', this.#onCallerAbort);
+    // Nothing is aborted through the call any more; what the handler holds (headers, the
+    // body's reader) need not live as long as the call (see ResponseHandler#release).
+    this.#handler = undefined;
+    this.#phaseTimer = undefined;
+    this.#totalTimer = undefined;
+    this.#onCallerAbort = undefined;
   }
 
   /**
