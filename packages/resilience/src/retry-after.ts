@@ -26,6 +26,8 @@ const DELTA_SECONDS = /^\s*\d+(?:\.\d+)?\s*$/;
 // An IMF-fixdate always names the weekday/month; without letters, Date.parse
 // would read "-5" as a year.
 const HAS_LETTER = /[a-z]/i;
+// Go's micro sign is written \u00b5: esbuild leaves regular expressions as they are, and the
+// service's bundle must stay ASCII (apps/inference-service/scripts/bundle.ts says why).
 const DURATION =
   /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?(?:(\d+(?:\.\d+)?)(?:us|\u00b5s))?(?:(\d+(?:\.\d+)?)ns)?$/;
 
