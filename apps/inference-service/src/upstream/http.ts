@@ -13,6 +13,7 @@
  * - the caller's signal -> 'aborted' (immediately).
  */
 import type { Dispatcher } from 'undici';
+import undiciSymbols from 'undici/lib/core/symbols.js';
 import { GatewayError, abortedError, isGatewayError, timeoutError } from '@llmgw/resilience';
 import { ResponseHandler, type ResponseBody, type ResponseHeaders, type UpstreamResponse } from './response-handler.ts';
 import { SseUpstreamStream, type StreamDecoder } from './stream.ts';
@@ -20,6 +21,9 @@ import { MAX_ANSWER_SIZE, type CallOptions, type RateLimitInfo, type UpstreamCom
 
 /** Upstream error bodies are read up to this size; the rest is dropped. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** How undici lets a queued request leave its queue when aborted (see ResponseHandler.onQueued). */
+const { kQueuedAbort } = undiciSymbols;
 
 /** undici/Node error codes that mean the connection failed or broke. */
 const NETWORK_CODES: ReadonlySet<string> = new Set([
@@ -82,18 +86,17 @@ export class UpstreamCall {
     const handler = new ResponseHandler();
     this.#handler = handler;
     try {
-      dispatcher.dispatch(
-        {
-          method: 'POST',
-          path: spec.path,
-          headers: spec.headers,
-          body: spec.body,
-          // Our own timers decide; undici's would fire with the wrong kind.
-          headersTimeout: 0,
-          bodyTimeout: 0,
-        },
-        handler,
-      );
+      const options: Dispatcher.DispatchOptions & Record<symbol, unknown> = {
+        method: 'POST',
+        path: spec.path,
+        headers: spec.headers,
+        body: spec.body,
+        // Our own timers decide; undici's would fire with the wrong kind.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        [kQueuedAbort]: handler.onQueued,
+      };
+      dispatcher.dispatch(options, handler);
       const res = await handler.response;
       this.#phase = this.#streaming ? 'first_token' : 'streaming';
       // The first-token budget starts again once the upstream answered.

@@ -53,6 +53,8 @@ export class ResponseHandler implements Dispatcher.DispatchHandler, ResponseBody
   #resolve!: (res: UpstreamResponse) => void;
   #reject!: (error: Error) => void;
   #controller: Dispatcher.DispatchController | undefined;
+  /** Takes the request out of the queue it waits in (set by undici through `onQueued`). */
+  #cancelQueued: ((reason: Error) => void) | undefined;
   /** The first abort reason; a request aborted before it started is aborted when it does. */
   #abortReason: Error | undefined;
   #answered = false;
@@ -69,7 +71,18 @@ export class ResponseHandler implements Dispatcher.DispatchHandler, ResponseBody
     });
   }
 
+  /**
+   * undici's queued-abort hook (the `kQueuedAbort` dispatch option): while the request waits
+   * in a pool's queue, `cancel` takes it out. Without it, a request aborted there would wait
+   * for a connection only to be aborted on it, and that destroys the socket.
+   */
+  readonly onQueued = (cancel: (reason: Error) => void): void => {
+    if (this.#abortReason !== undefined) cancel(this.#abortReason);
+    else this.#cancelQueued = cancel;
+  };
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#cancelQueued = undefined;
     this.#controller = controller;
     if (this.#abortReason !== undefined) controller.abort(this.#abortReason);
   }
@@ -117,7 +130,7 @@ export class ResponseHandler implements Dispatcher.DispatchHandler, ResponseBody
 
   /**
    * Abort the exchange: before the answer the response promise rejects with
-   * `reason` at once (even while the request waits in the pool's queue).
+   * `reason` at once; a request still waiting in the pool's queue leaves it.
    */
   abort(reason: Error): void {
     if (this.#abortReason !== undefined) return;
@@ -127,6 +140,11 @@ export class ResponseHandler implements Dispatcher.DispatchHandler, ResponseBody
       this.#reject(reason);
     }
     if (this.#controller !== undefined) this.#controller.abort(reason);
+    else if (this.#cancelQueued !== undefined) {
+      const cancel = this.#cancelQueued;
+      this.#cancelQueued = undefined;
+      cancel(reason);
+    }
   }
 
   attach(sink: BodySink): void {

@@ -88,11 +88,27 @@ export class SseUpstreamStream implements UpstreamStream, BodySink {
   }
 
   cancel(): void {
-    // After a complete answer there is nothing to cancel: the trailer is being
-    // drained so the connection goes back to the pool (see batches' finally).
-    if (this.#complete) return;
+    // After a complete answer there is nothing to cancel, only the reading to finish.
+    // (A streaming caller stops at the finish and cancels without returning the iterator.)
+    if (this.#complete) {
+      this.#settle();
+      return;
+    }
     this.#call.fail(abortedError(CANCELLED));
     this.#body.abort(CANCELLED);
+  }
+
+  /**
+   * A complete answer was read: stop the call's clocks (and its hold on the caller's
+   * signal), and drain what is left of the body ([DONE], the body's end; bounded) so
+   * the keep-alive socket is reused instead of destroyed. Idempotent.
+   */
+  #settle(): void {
+    this.#call.end();
+    if (this.#outcome !== undefined) return;
+    this.#outcome = 'ended';
+    this.#body.drain(TRAILER_LIMIT_BYTES, TRAILER_TIMEOUT_MS);
+    this.#wakeReader();
   }
 
   // --- BodySink: called by undici, synchronously, for each chunk of the body ---
@@ -236,13 +252,12 @@ export class SseUpstreamStream implements UpstreamStream, BodySink {
         return;
       }
     } finally {
-      call.end();
-      if (this.#outcome === undefined) {
-        // A consumer that stops at the finish leaves the trailer ([DONE], the
-        // body's end) unread: drain it (bounded) so the keep-alive socket is
-        // reused instead of destroyed. Anything else is torn down.
-        if (this.#complete) this.#body.drain(TRAILER_LIMIT_BYTES, TRAILER_TIMEOUT_MS);
-        else this.#body.abort(CANCELLED);
+      // A consumer that stops at the finish leaves the trailer unread: drained. Anything
+      // else unread is torn down.
+      if (this.#complete) this.#settle();
+      else {
+        call.end();
+        if (this.#outcome === undefined) this.#body.abort(CANCELLED);
       }
     }
   }
