@@ -1,9 +1,9 @@
 import { validators } from '@llmgw/contract';
 import type { Scenario } from '@llmgw/simulator';
-import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultRoutes } from '../registry/registry.ts';
 import type { RoutesFile } from '../registry/routes-file.ts';
+import { startLoopbackUpstream, type LoopbackUpstream } from '../testing/loopback-upstream.ts';
 import { ask, readSse, startStack, type Stack, type StackOptions } from '../testing/stack.ts';
 
 let stack: Stack | undefined;
@@ -86,31 +86,20 @@ describe('retries', () => {
  * An upstream whose answer never ends: valid content deltas of 64 KiB each, as fast as
  * loopback takes them, never a finish (at most 256 MiB, so a broken test still ends).
  */
-async function startEndlessUpstream(): Promise<{ url: string; bytes: () => number; close: () => Promise<void> }> {
+async function startEndlessUpstream(): Promise<LoopbackUpstream & { bytes: () => number }> {
   let bytes = 0;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      const event = `data: ${JSON.stringify({ id: 'chatcmpl-h', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'x'.repeat(64 * 1024) }, finish_reason: null }] })}\n\n`;
-      const pump = () => {
-        while (!res.destroyed && bytes < 256 * 1024 * 1024) {
-          bytes += event.length;
-          if (!res.write(event)) return void res.once('drain', pump);
-        }
-      };
-      pump();
-    });
+  const upstream = await startLoopbackUpstream((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const event = `data: ${JSON.stringify({ id: 'chatcmpl-h', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'x'.repeat(64 * 1024) }, finish_reason: null }] })}\n\n`;
+    const pump = () => {
+      while (!res.destroyed && bytes < 256 * 1024 * 1024) {
+        bytes += event.length;
+        if (!res.write(event)) return void res.once('drain', pump);
+      }
+    };
+    pump();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
-    bytes: () => bytes,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    },
-  };
+  return { ...upstream, bytes: () => bytes };
 }
 
 describe('a model that never stops', () => {

@@ -1,39 +1,30 @@
 import { getEventListeners } from 'node:events';
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pool } from 'undici';
 import { GatewayError, isGatewayError } from '@llmgw/resilience';
+import { startLoopbackUpstream, type LoopbackUpstream } from '../testing/loopback-upstream.ts';
 import { completeExchange, streamExchange, type Exchange } from './http.ts';
 import type { StreamDecoder } from './stream.ts';
 import type { CallTimeouts, UpstreamStreamEvent } from './types.ts';
 
 // A loopback upstream: /slow answers JSON after 300 ms, /fast at once, /sse a complete
 // three-event stream. It counts the TCP connections it accepts.
-let server: Server;
+let upstream: LoopbackUpstream;
 let origin: string;
-let connections = 0;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      if (req.url === '/sse') {
-        res.writeHead(200, { 'content-type': 'text/event-stream' });
-        res.end('data: hello\n\ndata: STOP\n\ndata: [DONE]\n\n');
-        return;
-      }
-      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'), req.url === '/slow' ? 300 : 0);
-    });
+  upstream = await startLoopbackUpstream((req, res) => {
+    if (req.url === '/sse') {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end('data: hello\n\ndata: STOP\n\ndata: [DONE]\n\n');
+      return;
+    }
+    setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'), req.url === '/slow' ? 300 : 0);
   });
-  server.on('connection', () => connections++);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  origin = upstream.url;
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => upstream.close());
 
 const TIMEOUTS: CallTimeouts = { connectMs: 1000, firstTokenMs: 5000, streamIdleMs: 5000, totalMs: 5000 };
 
@@ -65,7 +56,7 @@ describe('UpstreamCall on a busy pool', () => {
   it('a request aborted while it waits in the queue leaves it at once, and costs no connection', async () => {
     const pool = new Pool(origin, { connections: 1 });
     try {
-      connections = 0;
+      const connectionsBefore = upstream.connections();
       const first = completeExchange(exchange(pool, '/slow', new AbortController().signal), (json) => ({ json }) as never);
       const caller = new AbortController();
       const queued = completeExchange(exchange(pool, '/fast', caller.signal), (json) => ({ json }) as never).catch((error: unknown) => error);
@@ -78,7 +69,7 @@ describe('UpstreamCall on a busy pool', () => {
       await first;
       // The aborted request never reached the connection: the next one reuses it.
       await completeExchange(exchange(pool, '/fast', new AbortController().signal), (json) => ({ json }) as never);
-      expect(connections).toBe(1);
+      expect(upstream.connections() - connectionsBefore).toBe(1);
       expect(pool.stats.queued).toBe(0);
     } finally {
       await pool.close();

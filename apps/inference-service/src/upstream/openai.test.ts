@@ -1,7 +1,7 @@
-import { createServer, type Server } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@llmgw/simulator';
 import { isGatewayError, type GatewayError } from '@llmgw/resilience';
+import { startLoopbackUpstream, type LoopbackUpstream } from '../testing/loopback-upstream.ts';
 import { createOpenAiProvider } from './openai.ts';
 import { DEFAULT_MAX_EVENT_BYTES } from './sse.ts';
 import { UpstreamPools } from './pool.ts';
@@ -253,37 +253,28 @@ describe('OpenAI adapter: errors', () => {
 describe('OpenAI adapter: an upstream that never stops sending', () => {
   // A 2xx answer that goes on and on, fast: what is read must stay bounded, and the
   // attempt must fail at the limit, not at the total timeout (or when memory runs out).
-  let server: Server;
+  let upstream: LoopbackUpstream;
   let hostile: Provider;
   let sent = 0;
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        // The same bytes for both tests: an event (or a JSON body) that never ends.
-        res.writeHead(200, { 'content-type': 'text/event-stream' });
-        const first = '{"id":"chatcmpl-x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"';
-        res.write(`data: ${first}`);
-        const block = 'a'.repeat(64 * 1024);
-        const pump = () => {
-          while (!res.destroyed && sent < 64 * 1024 * 1024) {
-            sent += block.length;
-            if (!res.write(block)) return void res.once('drain', pump);
-          }
-          res.end();
-        };
-        pump();
-      });
+    // The same bytes for both tests: an event (or a JSON body) that never ends.
+    upstream = await startLoopbackUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const first = '{"id":"chatcmpl-x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"';
+      res.write(`data: ${first}`);
+      const block = 'a'.repeat(64 * 1024);
+      const pump = () => {
+        while (!res.destroyed && sent < 64 * 1024 * 1024) {
+          sent += block.length;
+          if (!res.write(block)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address() as { port: number };
-    const url = `http://127.0.0.1:${address.port}`;
-    hostile = createOpenAiProvider({ name: 'hostile', baseUrl: `${url}/v1`, apiKey: 'sk-test', dispatcher: pools.poolFor(url) });
+    hostile = createOpenAiProvider({ name: 'hostile', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-test', dispatcher: pools.poolFor(upstream.url) });
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  });
+  afterAll(() => upstream.close());
   afterEach(() => {
     sent = 0;
   });
@@ -315,28 +306,20 @@ describe('OpenAI adapter: a reader slower than the upstream', () => {
   // 1500 deltas at once (past the point where the upstream socket is paused), then the
   // finish after a pause longer than the idle timeout: the stream is idle only while the
   // reader is behind, and that must not count against the upstream.
-  let server: Server;
+  let upstream: LoopbackUpstream;
   let fast: Provider;
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        res.writeHead(200, { 'content-type': 'text/event-stream' });
-        const chunk = (delta: string, finish: string | null) =>
-          `data: {"id":"chatcmpl-s","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":${delta},"finish_reason":${finish}}]}\n\n`;
-        res.write(chunk('{"role":"assistant","content":""}', null));
-        res.write(Array.from({ length: 1500 }, () => chunk('{"content":"x"}', null)).join(''));
-        setTimeout(() => res.end(chunk('{}', '"stop"') + 'data: [DONE]\n\n'), 50);
-      });
+    upstream = await startLoopbackUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const chunk = (delta: string, finish: string | null) =>
+        `data: {"id":"chatcmpl-s","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":${delta},"finish_reason":${finish}}]}\n\n`;
+      res.write(chunk('{"role":"assistant","content":""}', null));
+      res.write(Array.from({ length: 1500 }, () => chunk('{"content":"x"}', null)).join(''));
+      setTimeout(() => res.end(chunk('{}', '"stop"') + 'data: [DONE]\n\n'), 50);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    fast = createOpenAiProvider({ name: 'fast', baseUrl: `${url}/v1`, apiKey: 'sk-test', dispatcher: pools.poolFor(url) });
+    fast = createOpenAiProvider({ name: 'fast', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-test', dispatcher: pools.poolFor(upstream.url) });
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  });
+  afterAll(() => upstream.close());
 
   it('a reader that takes longer than the idle timeout to catch up still gets the whole answer', async () => {
     const stream = await fast.stream(request(), opts({ streamIdleMs: 150, totalMs: 5000 }));
