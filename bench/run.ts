@@ -8,7 +8,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { latencyLoop, percentile, streamLoop, throughput, type Target, type ThroughputResult } from './lib/measure.ts';
-import { rssMb } from './lib/proc-stats.ts';
+import { rss } from './lib/proc-stats.ts';
 import { killAll, type Child } from './lib/procs.ts';
 import { topFrames } from './lib/profile.ts';
 import { BENCH, ROOT, ensurePortkey, startBareProxy, startPortkey, startService, startSimulator } from './lib/targets.ts';
@@ -50,7 +50,7 @@ interface Collected {
   first: number[];
   done: number[];
   streamFailures: number;
-  rssMb?: number;
+  rss?: { totalMb: number; anonMb: number; fileMb: number };
 }
 
 async function main(): Promise<void> {
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
       c.first.push(...st.firstChunk);
       c.done.push(...st.done);
       c.streamFailures += st.failures;
-      c.rssMb = rssMb(t.pid);
+      c.rss = rss(t.pid);
       log(`  round ${round} ${t.name.padEnd(10)} ${fmt(tp.rps, 0).padStart(7)} req/s  ${fmt(tp.cpuMsPerRequest, 3)} ms CPU/req  p50 ${fmt(percentile(lat.samples, 0.5), 3)} ms  first chunk p50 ${fmt(percentile(st.firstChunk, 0.5), 3)} ms${tp.non2xx + tp.errors + lat.failures + st.failures > 0 ? `  (non-2xx ${tp.non2xx}, errors ${tp.errors}, failed ${lat.failures + st.failures})` : ''}`);
     }
   }
@@ -214,10 +214,21 @@ interface Row {
   addedDoneP50: number;
   addedDoneP99: number;
   rssMb: number;
+  /** Anonymous (heaps, buffers) and file-backed (mostly the node binary's code, shared) parts of rssMb. */
+  rssAnonMb: number;
+  rssFileMb: number;
+  /** Share of the throughput phases' CPU spent off the main thread (GC helpers, compilers, libuv's pool). */
+  offMainCpuShare: number;
   latencySamples: number;
   streams: number;
   failures: number;
   rpsPerRound: number[];
+}
+
+function offMainShare(phases: ThroughputResult[]): number {
+  const main = phases.reduce((s, t) => s + t.threadCpuMs.main, 0);
+  const other = phases.reduce((s, t) => s + t.threadCpuMs.other, 0);
+  return other / (main + other);
 }
 
 function summarise(names: string[], collected: Map<string, Collected>) {
@@ -246,7 +257,10 @@ function summarise(names: string[], collected: Map<string, Collected>) {
       doneP99: q(c.done, 0.99),
       addedDoneP50: q(c.done, 0.5) - q(base.done, 0.5),
       addedDoneP99: q(c.done, 0.99) - q(base.done, 0.99),
-      rssMb: c.rssMb ?? Number.NaN,
+      rssMb: c.rss?.totalMb ?? Number.NaN,
+      rssAnonMb: c.rss?.anonMb ?? Number.NaN,
+      rssFileMb: c.rss?.fileMb ?? Number.NaN,
+      offMainCpuShare: offMainShare(c.throughput),
       latencySamples: c.latency.length,
       streams: c.first.length,
       failures: c.latencyFailures + c.streamFailures + c.throughput.reduce((s, t) => s + t.non2xx + t.errors, 0),
@@ -310,7 +324,7 @@ function checks(rows: Row[], perRound: ReturnType<typeof summarise>['ratiosPerRo
 }
 
 function printTable(rows: Row[], ratios: ReturnType<typeof summarise>['ratios'], perRound: ReturnType<typeof summarise>['ratiosPerRound']): void {
-  const header = ['target', 'req/s @10', 'CPU ms/req', 'p50 ms', 'p90 ms', 'p99 ms', '+p50', '+p99', '1st chunk p50/p99', '+1st p50', '[DONE] p50/p99', '+[DONE] p50', 'RSS MB', 'fail'];
+  const header = ['target', 'req/s @10', 'CPU ms/req', 'p50 ms', 'p90 ms', 'p99 ms', '+p50', '+p99', '1st chunk p50/p99', '+1st p50', '[DONE] p50/p99', '+[DONE] p50', 'off-main CPU', 'RSS MB (anon+file)', 'fail'];
   const lines = rows.map((r) => [
     r.target,
     fmt(r.rps, 0),
@@ -324,7 +338,8 @@ function printTable(rows: Row[], ratios: ReturnType<typeof summarise>['ratios'],
     signed(r.addedFirstChunkP50),
     `${fmt(r.doneP50, 2)}/${fmt(r.doneP99, 2)}`,
     signed(r.addedDoneP50),
-    fmt(r.rssMb, 0),
+    `${fmt(100 * r.offMainCpuShare, 0)} %`,
+    `${fmt(r.rssMb, 0)} (${fmt(r.rssAnonMb, 0)}+${fmt(r.rssFileMb, 0)})`,
     String(r.failures),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));

@@ -2,7 +2,7 @@
 // one connection and streaming timings (own loops with hrtime, sub-ms).
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
-import { cpuMs } from './proc-stats.ts';
+import { cpuMs, threadCpuMs } from './proc-stats.ts';
 
 export interface Target {
   name: string;
@@ -20,10 +20,13 @@ export interface ThroughputResult {
   errors: number;
   cpuMs: number;
   cpuMsPerRequest: number;
+  /** Of the CPU of the target's living threads, what its threads other than the main one spent. */
+  threadCpuMs: { main: number; other: number };
 }
 
 export async function throughput(target: Target, path: string, body: string, connections: number, seconds: number): Promise<ThroughputResult> {
   const cpuBefore = cpuMs(target.pid);
+  const threadsBefore = threadCpuMs(target.pid);
   const started = process.hrtime.bigint();
   const result = await autocannon({
     url: target.url + path,
@@ -36,6 +39,7 @@ export async function throughput(target: Target, path: string, body: string, con
   });
   const wall = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = cpuMs(target.pid) - cpuBefore;
+  const threadsAfter = threadCpuMs(target.pid);
   // Every answered request cost the target CPU, whatever its status.
   const requests = result.requests.total;
   return {
@@ -46,6 +50,7 @@ export async function throughput(target: Target, path: string, body: string, con
     errors: result.errors + result.timeouts,
     cpuMs: cpu,
     cpuMsPerRequest: requests > 0 ? cpu / requests : Number.NaN,
+    threadCpuMs: { main: threadsAfter.main - threadsBefore.main, other: threadsAfter.other - threadsBefore.other },
   };
 }
 
