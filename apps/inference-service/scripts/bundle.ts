@@ -22,7 +22,7 @@
 // Usage: node apps/inference-service/scripts/bundle.ts [--outdir path]
 import { build } from 'esbuild';
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -33,7 +33,9 @@ const CHUNKS = 'chunks';
 const EXTERNAL = ['ioredis', 'bullmq'];
 
 const { values } = parseArgs({ options: { outdir: { type: 'string', default: join(APP, 'dist') } } });
-const outdir = values.outdir;
+// Absolute: esbuild reports absolute output paths, and the stale-chunk sweep below compares with them
+// (a relative --outdir had it delete the chunks it had just written).
+const outdir = resolve(values.outdir);
 
 const result = await build({
   entryPoints: { main: join(APP, 'src/main.ts') },

@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,4 +143,15 @@ describe('npm start (the production bundle)', () => {
     expect(output.join('')).toMatch(/"msg":"stopped"/);
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
   });
+
+  it('bundles into a --outdir given relative to the working directory, keeping every chunk it wrote', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'bundle-'));
+    const run = spawnSync(process.execPath, [`${ROOT}apps/inference-service/scripts/bundle.ts`, '--outdir', 'out'], { cwd, encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    const main = readFileSync(join(cwd, 'out/main.mjs'), 'utf8');
+    const chunks = [...main.matchAll(/"\.\/chunks\/([^"]+\.mjs)"/g)].map((m) => m[1]!);
+    expect(chunks.length).toBeGreaterThan(1);
+    const written = readdirSync(join(cwd, 'out/chunks'));
+    expect(chunks.filter((c) => !written.includes(c))).toEqual([]);
+  }, 60_000);
 });
