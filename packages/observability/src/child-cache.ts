@@ -1,6 +1,6 @@
 /**
- * Caches prom-client label children so the hot path never builds label arrays
- * or objects. `metric.labels(a, b)` hashes and sorts the values on every call;
+ * Caches metric label children so the hot path never builds label arrays,
+ * objects or joined keys: `metric.labels(a, b)` builds a key on every call;
  * after the first call for a combination we keep the returned child and use it
  * directly (`child.inc()`, `child.observe(x)`).
  *

@@ -3,11 +3,13 @@
  *
  * Call sites say what happened (`requestFinished('gpt-4o-mini', 429, 0.8)`);
  * this module owns metric names, label order, label bounding and child caching.
- * Every method does only a few Map/Set lookups and one prom-client update.
+ * Every method does only a few Map/Set lookups and one or two additions
+ * (hot-metrics.ts; prom-client formats and serves them).
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import { ChildCache1, ChildCache2, ChildCache3 } from './child-cache.ts';
 import { GEN_AI_OPERATION_CHAT } from './genai-attributes.ts';
+import { HotCounter, HotGauge, HotHistogram } from './hot-metrics.ts';
 import { OTHER_LABEL, boundedLabel, labelBounder, type LabelBounder } from './labels.ts';
 
 /** Request latency buckets (seconds): fine below 0.5 s for the gateway itself, then up to the 15-30 s SLOs. */
@@ -173,12 +175,13 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   const boundBreaker = boundedLabel(BREAKER_STATES);
   const boundOperation = boundedLabel([GEN_AI_OPERATION_CHAT, 'text_completion', 'embeddings']);
 
+  // hot-metrics.ts: prom-client's registry and format, without its per-update label hashing.
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
-    new Counter<L>({ name: prefix + name, help, labelNames, registers });
+    new HotCounter<L>({ name: prefix + name, help, labelNames, registers });
   const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
-    new Gauge<L>({ name: prefix + name, help, labelNames, registers });
+    new HotGauge<L>({ name: prefix + name, help, labelNames, registers });
   const histogram = <L extends string>(name: string, help: string, labelNames: readonly L[], buckets: readonly number[]) =>
-    new Histogram<L>({ name: prefix + name, help, labelNames, buckets: [...buckets], registers });
+    new HotHistogram<L>({ name: prefix + name, help, labelNames, buckets, registers });
 
   const requests = new ChildCache2(
     counter('llm_requests_total', 'Requests answered by the gateway, by model and HTTP status.', ['model', 'status']),
@@ -231,7 +234,7 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     counter('llm_structured_output_repairs_total', 'Attempts to repair invalid structured output, by result.', ['model', 'result']),
   );
   const asyncJobs = new ChildCache1(gauge('llm_async_jobs', 'Async jobs by state.', ['state']));
-  const inflight = gauge('llm_inflight_requests', 'Requests currently being handled.', []);
+  const inflight = gauge('llm_inflight_requests', 'Requests currently being handled.', []).labels();
   const malformedChunks = new ChildCache1(
     counter('llm_stream_malformed_chunks_total', 'Malformed chunks seen in upstream streams.', ['model']),
   );
