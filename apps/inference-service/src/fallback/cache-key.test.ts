@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileCacheKey, normalize } from './cache-key.ts';
+import { compileCacheKey, normalize, normalizedPrefix } from './cache-key.ts';
 
 describe('fallback cache key', () => {
   const cases: Array<[string, { template: string; question: string; schema?: string; want: string }]> = [
@@ -19,5 +20,24 @@ describe('fallback cache key', () => {
 
   it('normalizes case and whitespace only', () => {
     expect(normalize('  A\tb  C ')).toBe('a b c');
+  });
+
+  it('keys a long prompt by its first characters without normalizing all of it, to the same key', () => {
+    // Whitespace runs across the window's edge, characters whose lower case is longer (İ) or
+    // depends on what follows (a final Σ), surrogate pairs, leading whitespace past the window.
+    const piece = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom(' ', '\t\n ', '   ', 'Σ', 'ΑΣ ', 'İ', '😀', '\u00a0', 'A'));
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 80 }).map((p) => p.join('')), fc.integer({ min: 0, max: 60 }), (text, max) => {
+        expect(normalizedPrefix(text, max)).toBe(normalize(text).slice(0, max));
+      }),
+      { seed: 20261125, numRuns: 3000 },
+    );
+    expect(normalizedPrefix(`${' '.repeat(10_000)}Hello   World`, 8)).toBe('hello wo');
+    // The first window (2 * 10 + 16 = 36 characters) ends just after a capital sigma, which lower-cases
+    // to a final sigma there but not in the whole text: the window must not settle it.
+    const sigma = `${' '.repeat(26)}${'a'.repeat(9)}Σb and more`;
+    expect(normalizedPrefix(sigma, 10)).toBe('aaaaaaaaaσ');
+    expect(normalizedPrefix(`What is the price of Pro? ${'context '.repeat(100_000)}`, 50)).toBe(normalize(`What is the price of Pro? ${'context '.repeat(20)}`).slice(0, 50));
+    expect(compileCacheKey('q:{question}')('  A  B ', () => 'HASH')).toBe('q:a b');
   });
 });

@@ -15,11 +15,27 @@ export function compileCacheKey(template: string): (question: string, requestHas
   if (!m) throw new Error(`fallback.cache.key: unsupported template '${template}' (use 'request-hash' or a text with {question} or {question[:N]})`);
   const [, before = '', limit, after = ''] = m;
   const max = limit ? Number(limit) : Infinity;
-  return (question, _hash, schemaHash) => `${before}${normalize(question).slice(0, max)}${after}${suffix(schemaHash)}`;
+  return (question, _hash, schemaHash) => `${before}${normalizedPrefix(question, max)}${after}${suffix(schemaHash)}`;
 }
 
 export function normalize(text: string): string {
   return text.trim().toLowerCase().replace(/\s+/g, ' ');
+}
+
+/**
+ * `normalize(text).slice(0, max)`, reading only as much of `text` as that needs: the
+ * question is the whole last user message, often a long prompt, and the key keeps 50
+ * characters of it. Normalizing a prefix of the text gives a prefix of the normalized
+ * text, except perhaps for its last character (a capital sigma lower-cases to a final
+ * sigma when the cut leaves it last; a trailing whitespace run is trimmed), so a window
+ * whose result is longer than `max` by a margin settles it; one that is not grows fourfold.
+ */
+export function normalizedPrefix(text: string, max: number): string {
+  for (let window = 2 * max + 16; window < text.length; window *= 4) {
+    const head = normalize(text.slice(0, window));
+    if (head.length >= max + 2) return head.slice(0, max);
+  }
+  return normalize(text).slice(0, max);
 }
 
 export function hashOf(value: string): string {
