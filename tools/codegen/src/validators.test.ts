@@ -4,7 +4,9 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deref, isObject, loadContract, pointerToken, type Json, type JsonObject } from './contract.ts';
 import { generate } from './generate.ts';
-import { createAjv, schemaId, validatorEntries } from './validators.ts';
+import ucs2lengthModule from 'ajv/dist/runtime/ucs2length.js';
+import fc from 'fast-check';
+import { AJV_UCS2LENGTH, CODE_POINT_LENGTH, createAjv, schemaId, validatorEntries } from './validators.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const contract = loadContract(ROOT);
@@ -121,6 +123,26 @@ describe('generated output', () => {
     }
     const again = await generate(contract);
     expect([...again.entries()]).toEqual([...files.entries()]);
+  });
+
+  it("counts characters for minLength/maxLength as Ajv's ucs2length does, without requiring it", async () => {
+    const codePointLength = new Function(`${CODE_POINT_LENGTH}\nreturn codePointLength;`)() as (s: string) => number;
+    // A CommonJS module with a `default` export: the function itself or under `default`, by loader.
+    const ucs2 = ucs2lengthModule as unknown as ((s: string) => number) | { default: (s: string) => number };
+    const ucs2length = typeof ucs2 === 'function' ? ucs2 : ucs2.default;
+    const text = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary-ascii' }), fc.constantFrom('\ud83d', '\ude00', '\ude00\ud83d', 'a\ud83d\ude00b', 'é€'));
+    fc.assert(fc.property(fc.array(text).map((p) => p.join('')), (s) => {
+      expect(codePointLength(s)).toBe(ucs2length(s));
+    }), { seed: 20261125, numRuns: 3000 });
+    const js = (await generate(contract, ['contract'])).get('packages/contract/src/generated/validators.js') ?? '';
+    expect(js).not.toContain(AJV_UCS2LENGTH);
+    expect(js).toContain('function codePointLength(str)');
+    // Through a shipped validator: `user` allows 256 characters; an emoji is one character, two UTF-16 units.
+    const request = (user: string) => validators.CreateChatCompletionRequest({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }], user });
+    expect(request('😀'.repeat(256))).toBe(true);
+    expect(request('😀'.repeat(257))).toBe(false);
+    expect(request('é'.repeat(256))).toBe(true);
+    expect(request('a'.repeat(257))).toBe(false);
   });
 
   it('validators.js shims require for its Ajv runtime helpers', async () => {

@@ -94,6 +94,30 @@ export function createAjv(entries: readonly ValidatorEntry[]): Ajv2020 {
 /** The ESM output of Ajv still `require`s its runtime helpers: give it a `require` (Node only). */
 export const REQUIRE_SHIM = `import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);`;
 
+/** How Ajv's standalone code refers to its code-point counter (for `minLength`/`maxLength`). */
+export const AJV_UCS2LENGTH = 'require("ajv/dist/runtime/ucs2length").default';
+
+/**
+ * Stands in for Ajv's `ucs2length`, with the same count. Ajv's walks every UTF-16 unit in
+ * JavaScript: 124 us for a 92 000-character prompt, on every request, since message content
+ * has a `maxLength`. A string with no high surrogate has as many code points as units, and a
+ * native search says so at once for a one-byte string (V8 knows it holds none) and about
+ * 2.4x faster than the walk otherwise; only a string that has one is walked.
+ */
+export const CODE_POINT_LENGTH = [
+  'const HIGH_SURROGATE = /[\\uD800-\\uDBFF]/;',
+  'function codePointLength(str) {',
+  '  if (!HIGH_SURROGATE.test(str)) return str.length;',
+  '  const len = str.length;',
+  '  let length = 0;',
+  '  for (let pos = 0; pos < len; length++) {',
+  '    const unit = str.charCodeAt(pos++);',
+  '    if (unit >= 0xd800 && unit <= 0xdbff && pos < len && (str.charCodeAt(pos) & 0xfc00) === 0xdc00) pos++;',
+  '  }',
+  '  return length;',
+  '}',
+].join('\n');
+
 /** packages/contract/src/generated/validators.js and validators.d.ts */
 export function generateValidators(contract: Contract): { js: string; dts: string } {
   const entries = validatorEntries(contract);
@@ -107,7 +131,9 @@ export function generateValidators(contract: Contract): { js: string; dts: strin
     throw new Error(`Ajv could not compile the contract's schemas: ${(error as Error).message}`, { cause: error });
   }
   code = code.replace(/^"use strict";\s*/, '');
-  const js = withHeader(contract, code, ['// @ts-nocheck', REQUIRE_SHIM]);
+  const countsCodePoints = code.includes(AJV_UCS2LENGTH);
+  code = code.replaceAll(AJV_UCS2LENGTH, 'codePointLength');
+  const js = withHeader(contract, code, ['// @ts-nocheck', REQUIRE_SHIM, ...(countsCodePoints ? [CODE_POINT_LENGTH] : [])]);
 
   const dts = [
     `import type { ErrorObject } from 'ajv';`,

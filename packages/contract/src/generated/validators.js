@@ -2,6 +2,17 @@
 // @ts-nocheck
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
+const HIGH_SURROGATE = /[\uD800-\uDBFF]/;
+function codePointLength(str) {
+  if (!HIGH_SURROGATE.test(str)) return str.length;
+  const len = str.length;
+  let length = 0;
+  for (let pos = 0; pos < len; length++) {
+    const unit = str.charCodeAt(pos++);
+    if (unit >= 0xd800 && unit <= 0xdbff && pos < len && (str.charCodeAt(pos) & 0xfc00) === 0xdc00) pos++;
+  }
+  return length;
+}
 export const KnownModel = validate52;
 const schema19 = {"type":"string","enum":["gpt-4o-mini","gpt-4o","claude-3.5-sonnet","llama-3.2-70b"],"$id":"https://llmgw.dev/contracts/openapi/schemas/KnownModel"};
 
@@ -31,7 +42,7 @@ validate52.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 export const ModelId = validate53;
 const schema20 = {"anyOf":[{"$ref":"https://llmgw.dev/contracts/openapi/schemas/KnownModel"},{"type":"string","minLength":1,"maxLength":256}],"$id":"https://llmgw.dev/contracts/openapi/schemas/ModelId"};
-const func1 = require("ajv/dist/runtime/ucs2length").default;
+const func1 = codePointLength;
 
 function validate53(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://llmgw.dev/contracts/openapi/schemas/ModelId" */;
