@@ -25,8 +25,8 @@ const { values: flags } = parseArgs({
 
 /** Full run: ~2 min on 2 cores. Smoke: seconds. */
 const PLAN = flags.smoke
-  ? { rounds: 1, warmupS: 0.3, throughputS: 1, latencyS: 0.5, latencyMax: 2000, streams: 20 }
-  : { rounds: 3, warmupS: 1, throughputS: 4, latencyS: 3, latencyMax: 20_000, streams: 300 };
+  ? { rounds: 1, warmupS: 0.3, throughputS: 1, latencyS: 0.5, latencyMax: 2000, streams: 20, largeS: 0.5 }
+  : { rounds: 3, warmupS: 1, throughputS: 4, latencyS: 3, latencyMax: 20_000, streams: 300, largeS: 2 };
 if (flags.rounds) PLAN.rounds = Number(flags.rounds);
 if (flags.seconds) PLAN.throughputS = Number(flags.seconds);
 const CONNECTIONS = 10;
@@ -34,6 +34,15 @@ const PATH = '/v1/chat/completions';
 /** A small chat completion, as in the issue's reference figures. */
 const CHAT = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'How do I reset my password?' }] });
 const STREAM = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Tell me about your opening hours.' }], stream: true });
+/**
+ * A long prompt (retrieved context before the question, ~92 000 characters in 2000 lines), where
+ * what a gateway does per character of the request (parsing, validating, keys, re-serialising)
+ * shows; the issue's figures are for the small one.
+ */
+const LARGE = JSON.stringify({
+  model: 'gpt-4o-mini',
+  messages: [{ role: 'user', content: `What is the price of Pro? ${'Some retrieved context sentence that goes on.\n'.repeat(2000)}` }],
+});
 /**
  * The issue's targets for the service. The CPU target comes with its relative forms
  * ("at least 4x less than Portkey, within 2.5x of the bare proxy"): on a machine whose
@@ -51,6 +60,7 @@ interface Collected {
   done: number[];
   streamFailures: number;
   rss?: { totalMb: number; anonMb: number; fileMb: number };
+  large: ThroughputResult[];
 }
 
 async function main(): Promise<void> {
@@ -94,7 +104,7 @@ async function main(): Promise<void> {
   ];
   for (const t of targets) await sanityCheck(t);
 
-  const collected = new Map<string, Collected>(targets.map((t) => [t.name, { throughput: [], latency: [], latencyFailures: 0, first: [], done: [], streamFailures: 0 }]));
+  const collected = new Map<string, Collected>(targets.map((t) => [t.name, { throughput: [], latency: [], latencyFailures: 0, first: [], done: [], streamFailures: 0, large: [] }]));
   for (let round = 1; round <= PLAN.rounds; round++) {
     for (const t of targets) {
       const c = collected.get(t.name)!;
@@ -108,8 +118,10 @@ async function main(): Promise<void> {
       c.first.push(...st.firstChunk);
       c.done.push(...st.done);
       c.streamFailures += st.failures;
+      const big = await throughput(t, PATH, LARGE, CONNECTIONS, PLAN.largeS);
+      c.large.push(big);
       c.rss = rss(t.pid);
-      log(`  round ${round} ${t.name.padEnd(10)} ${fmt(tp.rps, 0).padStart(7)} req/s  ${fmt(tp.cpuMsPerRequest, 3)} ms CPU/req  p50 ${fmt(percentile(lat.samples, 0.5), 3)} ms  first chunk p50 ${fmt(percentile(st.firstChunk, 0.5), 3)} ms${tp.non2xx + tp.errors + lat.failures + st.failures > 0 ? `  (non-2xx ${tp.non2xx}, errors ${tp.errors}, failed ${lat.failures + st.failures})` : ''}`);
+      log(`  round ${round} ${t.name.padEnd(10)} ${fmt(tp.rps, 0).padStart(7)} req/s  ${fmt(tp.cpuMsPerRequest, 3)} ms CPU/req  p50 ${fmt(percentile(lat.samples, 0.5), 3)} ms  first chunk p50 ${fmt(percentile(st.firstChunk, 0.5), 3)} ms  92k prompt ${fmt(big.cpuMsPerRequest, 3)} ms CPU/req${tp.non2xx + tp.errors + big.non2xx + big.errors + lat.failures + st.failures > 0 ? `  (non-2xx ${tp.non2xx + big.non2xx}, errors ${tp.errors + big.errors}, failed ${lat.failures + st.failures})` : ''}`);
     }
   }
 
@@ -219,6 +231,9 @@ interface Row {
   rssFileMb: number;
   /** Share of the throughput phases' CPU spent off the main thread (GC helpers, compilers, libuv's pool). */
   offMainCpuShare: number;
+  /** The long prompt (LARGE) at 10 connections: requests/s and CPU ms per request. */
+  largeRps: number;
+  largeCpuMsPerRequest: number;
   latencySamples: number;
   streams: number;
   failures: number;
@@ -261,9 +276,11 @@ function summarise(names: string[], collected: Map<string, Collected>) {
       rssAnonMb: c.rss?.anonMb ?? Number.NaN,
       rssFileMb: c.rss?.fileMb ?? Number.NaN,
       offMainCpuShare: offMainShare(c.throughput),
+      largeRps: c.large.reduce((s, t) => s + t.rps, 0) / c.large.length,
+      largeCpuMsPerRequest: c.large.reduce((s, t) => s + t.cpuMs, 0) / c.large.reduce((s, t) => s + t.requests, 0),
       latencySamples: c.latency.length,
       streams: c.first.length,
-      failures: c.latencyFailures + c.streamFailures + c.throughput.reduce((s, t) => s + t.non2xx + t.errors, 0),
+      failures: c.latencyFailures + c.streamFailures + [...c.throughput, ...c.large].reduce((s, t) => s + t.non2xx + t.errors, 0),
       rpsPerRound: c.throughput.map((t) => Math.round(t.rps)),
     };
   });
@@ -273,6 +290,7 @@ function summarise(names: string[], collected: Map<string, Collected>) {
     other && {
       rps: svc.rps / other.rps,
       cpuMsPerRequest: svc.cpuMsPerRequest / other.cpuMsPerRequest,
+      largeCpuMsPerRequest: svc.largeCpuMsPerRequest / other.largeCpuMsPerRequest,
       addedP50: svc.addedP50 / other.addedP50,
       addedP99: svc.addedP99 / other.addedP99,
       addedFirstChunkP50: svc.addedFirstChunkP50 / other.addedFirstChunkP50,
@@ -324,7 +342,7 @@ function checks(rows: Row[], perRound: ReturnType<typeof summarise>['ratiosPerRo
 }
 
 function printTable(rows: Row[], ratios: ReturnType<typeof summarise>['ratios'], perRound: ReturnType<typeof summarise>['ratiosPerRound']): void {
-  const header = ['target', 'req/s @10', 'CPU ms/req', 'p50 ms', 'p90 ms', 'p99 ms', '+p50', '+p99', '1st chunk p50/p99', '+1st p50', '[DONE] p50/p99', '+[DONE] p50', 'off-main CPU', 'RSS MB (anon+file)', 'fail'];
+  const header = ['target', 'req/s @10', 'CPU ms/req', 'p50 ms', 'p90 ms', 'p99 ms', '+p50', '+p99', '1st chunk p50/p99', '+1st p50', '[DONE] p50/p99', '+[DONE] p50', 'off-main CPU', 'RSS MB (anon+file)', '92k prompt req/s', '92k CPU ms/req', 'fail'];
   const lines = rows.map((r) => [
     r.target,
     fmt(r.rps, 0),
@@ -340,6 +358,8 @@ function printTable(rows: Row[], ratios: ReturnType<typeof summarise>['ratios'],
     signed(r.addedDoneP50),
     `${fmt(100 * r.offMainCpuShare, 0)} %`,
     `${fmt(r.rssMb, 0)} (${fmt(r.rssAnonMb, 0)}+${fmt(r.rssFileMb, 0)})`,
+    fmt(r.largeRps, 0),
+    fmt(r.largeCpuMsPerRequest, 3),
     String(r.failures),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
@@ -350,7 +370,7 @@ function printTable(rows: Row[], ratios: ReturnType<typeof summarise>['ratios'],
   for (const l of lines) log(show(l));
   for (const [name, r] of Object.entries(ratios)) {
     if (!r) continue;
-    log(`service / ${name.replace('serviceVs', '')}: req/s x${fmt(r.rps, 2)}, CPU/req x${fmt(r.cpuMsPerRequest, 2)}, added p50 x${fmt(r.addedP50, 2)}, added p99 x${fmt(r.addedP99, 2)}, added 1st chunk x${fmt(r.addedFirstChunkP50, 2)}, RSS x${fmt(r.rssMb, 2)}`);
+    log(`service / ${name.replace('serviceVs', '')}: req/s x${fmt(r.rps, 2)}, CPU/req x${fmt(r.cpuMsPerRequest, 2)}, added p50 x${fmt(r.addedP50, 2)}, added p99 x${fmt(r.addedP99, 2)}, added 1st chunk x${fmt(r.addedFirstChunkP50, 2)}, RSS x${fmt(r.rssMb, 2)}, CPU/req with the 92k prompt x${fmt(r.largeCpuMsPerRequest, 2)}`);
     const rounds = perRound[name as keyof typeof perRound];
     if (rounds.length > 1) {
       const list = (pick: (x: (typeof rounds)[number]) => number) => `${rounds.map((x) => `x${fmt(pick(x), 2)}`).join(' ')} (median x${fmt(median(rounds.map(pick)), 2)})`;
