@@ -67,8 +67,8 @@ abstract class HotMetric<L extends string, C> {
     if (values.length !== this.labelNames.length) {
       throw new Error(`${this.name}: expected ${this.labelNames.length} label values, got ${values.length}`);
     }
-    // A separator no label value holds (label values are bounded by the caller).
-    const key = values.join('\u0000');
+    // Unambiguous whatever the values hold; paid once per combination (callers cache the child).
+    const key = JSON.stringify(values);
     let entry = this.#children.get(key);
     if (entry === undefined) {
       const labels: Record<string, string> = {};
