@@ -23,7 +23,7 @@ const { values: flags } = parseArgs({
   },
 });
 
-/** Full run: ~2 min on 2 cores. Smoke: seconds. */
+/** Full run: ~3 min on 2 cores. Smoke: ~20 s. */
 const PLAN = flags.smoke
   ? { rounds: 1, warmupS: 0.3, throughputS: 1, latencyS: 0.5, latencyMax: 2000, streams: 20, largeS: 0.5 }
   : { rounds: 3, warmupS: 1, throughputS: 4, latencyS: 3, latencyMax: 20_000, streams: 300, largeS: 2 };
