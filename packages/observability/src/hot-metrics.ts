@@ -110,20 +110,24 @@ export class HotCounterChild {
   }
 }
 
-export class HotCounter<L extends string> extends HotMetric<L, HotCounterChild> {
-  readonly type = 'counter' as const;
+/** Counters and gauges: one number per series; an unlabelled one has its series from the start. */
+abstract class ScalarMetric<L extends string, C extends { value: number }> extends HotMetric<L, C> {
   constructor(options: MetricOptions<L>) {
     super(options);
     if (this.labelNames.length === 0) this.labels();
   }
-  protected create(): HotCounterChild {
-    return new HotCounterChild();
-  }
-  protected zero(child: HotCounterChild): void {
+  protected zero(child: C): void {
     child.value = 0;
   }
   protected samples(): Sample[] {
     return [...this.entries()].map(({ labels, child }) => ({ value: child.value, labels: { ...labels } }));
+  }
+}
+
+export class HotCounter<L extends string> extends ScalarMetric<L, HotCounterChild> {
+  readonly type = 'counter' as const;
+  protected create(): HotCounterChild {
+    return new HotCounterChild();
   }
 }
 
@@ -140,20 +144,10 @@ export class HotGaugeChild {
   }
 }
 
-export class HotGauge<L extends string> extends HotMetric<L, HotGaugeChild> {
+export class HotGauge<L extends string> extends ScalarMetric<L, HotGaugeChild> {
   readonly type = 'gauge' as const;
-  constructor(options: MetricOptions<L>) {
-    super(options);
-    if (this.labelNames.length === 0) this.labels();
-  }
   protected create(): HotGaugeChild {
     return new HotGaugeChild();
-  }
-  protected zero(child: HotGaugeChild): void {
-    child.value = 0;
-  }
-  protected samples(): Sample[] {
-    return [...this.entries()].map(({ labels, child }) => ({ value: child.value, labels: { ...labels } }));
   }
 }
 
