@@ -29,6 +29,11 @@ import { parseArgs } from 'node:util';
 const APP = fileURLToPath(new URL('..', import.meta.url));
 const CHUNKS = 'chunks';
 
+/** The Node major the bundle targets (package.json `engines`). */
+const NODE_MAJOR = 24;
+/** Stops the process with a clear message on an older Node (production-start.test.ts runs it). */
+const NODE_VERSION_GUARD = `if (Number(process.versions.node.split('.')[0]) < ${NODE_MAJOR}) { process.stderr.write('inference-service: Node.js ${NODE_MAJOR} or newer is required, this is ' + process.version + '. npm start and npm run serve use the node of the node@${NODE_MAJOR} dev dependency (node_modules/.bin); install it, or put Node ${NODE_MAJOR} first on PATH.\\n'); process.exit(1); }`;
+
 /** Left to node_modules: only the Redis stores use them, and they are loaded with REDIS_URL. */
 const EXTERNAL = ['ioredis', 'bullmq'];
 
@@ -50,8 +55,10 @@ const result = await build({
   // Workspace packages resolve to their TypeScript sources, as with --conditions=source.
   conditions: ['source'],
   external: EXTERNAL,
-  // CommonJS dependencies (pino, prom-client...) call require() for Node built-ins.
-  banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
+  // CommonJS dependencies (pino, prom-client...) call require() for Node built-ins; then the
+  // Node version, checked before any bundled code runs (on Node 20, undici fails at load with
+  // "Cannot read properties of undefined (reading 'bind')", which says nothing useful).
+  banner: { js: `import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);\n${NODE_VERSION_GUARD}` },
   sourcemap: 'linked',
   legalComments: 'linked',
   // The bundle's text stays in the heap as a string for the life of the process: without

@@ -154,4 +154,30 @@ describe('npm start (the production bundle)', () => {
     const written = readdirSync(join(cwd, 'out/chunks'));
     expect(chunks.filter((c) => !written.includes(c))).toEqual([]);
   }, 60_000);
+
+  it('says which Node it needs when started on an older one, before any bundled code runs', () => {
+    const guardOf = (code: string) => code.split('\n').find((line) => line.includes('or newer is required'));
+    const files = [BUNDLE, ...readdirSync(`${ROOT}apps/inference-service/dist/chunks`).filter((f) => f.endsWith('.mjs')).map((f) => `${ROOT}apps/inference-service/dist/chunks/${f}`)];
+    // Every file of the bundle carries it, on its second line (after the require shim): whichever evaluates first stops the process.
+    for (const file of files) expect(readFileSync(file, 'utf8').split('\n').slice(0, 3).some((l) => l.includes('or newer is required')), file).toBe(true);
+    const guard = guardOf(readFileSync(BUNDLE, 'utf8'))!;
+    const run = (node: string) => {
+      const seen: { exit?: number; stderr: string } = { stderr: '' };
+      const fake = { versions: { node }, version: `v${node}`, stderr: { write: (s: string) => (seen.stderr += s) }, exit: (code: number) => (seen.exit = code) };
+      new Function('process', guard)(fake);
+      return seen;
+    };
+    expect(run('20.20.2')).toEqual({ exit: 1, stderr: expect.stringContaining('Node.js 24 or newer is required, this is v20.20.2') });
+    expect(run('24.11.0')).toEqual({ stderr: '' });
+    expect(run('25.0.0')).toEqual({ stderr: '' });
+  });
+
+  // The machine's own node, when it is older (Debian's is 20 here): the real thing, not the guard alone.
+  const systemNode = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => existsSync(p));
+  const systemMajor = systemNode ? Number(spawnSync(systemNode, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }).stdout.trim()) : Number.NaN;
+  it.skipIf(!(systemMajor < 24))(`stops with that message on the machine's older node (${systemNode ?? 'none'})`, () => {
+    const run = spawnSync(systemNode!, [BUNDLE], { encoding: 'utf8', env: { ...process.env, PORT: '0' } });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('inference-service: Node.js 24 or newer is required');
+  });
 });
