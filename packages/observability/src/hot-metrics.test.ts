@@ -78,6 +78,7 @@ describe('hot metrics', () => {
     const histogram = new HotHistogram({ name: 'h', help: 'h', labelNames: ['a'], buckets: BUCKETS, registers: [registry] });
     expect(() => histogram.labels('x').observe(Number.NaN)).toThrow(TypeError);
     expect(() => new HotHistogram({ name: 'h2', help: 'h', labelNames: ['le'], buckets: BUCKETS, registers: [registry] })).toThrow(/le is a reserved/);
+    expect(registry.getSingleMetric('h2')).toBeUndefined();
     expect(() => new HotCounter({ name: 'c_total', help: 'twice', labelNames: [], registers: [registry] })).toThrow(/already been registered/);
   });
 

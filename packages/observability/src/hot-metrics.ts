@@ -176,8 +176,9 @@ export class HotHistogram<L extends string> extends HotMetric<L, HotHistogramChi
   readonly type = 'histogram' as const;
   readonly #bounds: readonly number[];
   constructor(options: MetricOptions<L> & { buckets: readonly number[] }) {
-    super(options);
+    // Before registering: a refused metric must not stay in the registry.
     if ((options.labelNames as readonly string[]).includes('le')) throw new Error('le is a reserved label keyword');
+    super(options);
     this.#bounds = [...options.buckets].sort((a, b) => a - b);
     if (this.labelNames.length === 0) this.labels();
   }
