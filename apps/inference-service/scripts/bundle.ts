@@ -51,7 +51,7 @@ const result = await build({
   splitting: true,
   platform: 'node',
   format: 'esm',
-  target: 'node24',
+  target: `node${NODE_MAJOR}`,
   // Workspace packages resolve to their TypeScript sources, as with --conditions=source.
   conditions: ['source'],
   external: EXTERNAL,

@@ -156,10 +156,11 @@ describe('npm start (the production bundle)', () => {
   }, 60_000);
 
   it('says which Node it needs when started on an older one, before any bundled code runs', () => {
-    const guardOf = (code: string) => code.split('\n').find((line) => line.includes('or newer is required'));
+    /** The check's line among a file's first three (the shebang, the require shim, the check). */
+    const guardOf = (code: string) => code.split('\n').slice(0, 3).find((line) => line.includes('or newer is required'));
     const files = [BUNDLE, ...readdirSync(`${ROOT}apps/inference-service/dist/chunks`).filter((f) => f.endsWith('.mjs')).map((f) => `${ROOT}apps/inference-service/dist/chunks/${f}`)];
-    // Every file of the bundle carries it, on its second line (after the require shim): whichever evaluates first stops the process.
-    for (const file of files) expect(readFileSync(file, 'utf8').split('\n').slice(0, 3).some((l) => l.includes('or newer is required')), file).toBe(true);
+    // Every file of the bundle carries it before its own code: whichever evaluates first stops the process.
+    for (const file of files) expect(guardOf(readFileSync(file, 'utf8')) !== undefined, file).toBe(true);
     const guard = guardOf(readFileSync(BUNDLE, 'utf8'))!;
     const run = (node: string) => {
       const seen: { exit?: number; stderr: string } = { stderr: '' };
