@@ -1,9 +1,14 @@
 #!/usr/bin/env node
 // The floor any Node gateway can reach: node:http in, an undici keep-alive Pool
-// out, no validation, no auth, no logging; bodies streamed both ways.
+// out, no validation, no auth, no logging. The cheapest correct way for each body:
+// the request read whole and sent with its length (a JSON request is small, and
+// a gateway that validates needs it whole anyway); an event stream piped through
+// as it arrives (so the first chunk is not held back); any other answer read
+// whole and sent with its length. Streaming every body both ways cost this proxy
+// 1.6-1.9x the CPU per small request (bench/README.md, session 6).
 // Usage: node bench/bare-proxy.ts --upstream http://127.0.0.1:PORT [--port N]
 // Prints its URL on stdout.
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
@@ -26,16 +31,34 @@ function forwardable(headers: IncomingHttpHeaders | Record<string, string | stri
   return out;
 }
 
+function readAll(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
 const server = createServer(async (req, res) => {
   try {
+    const body = req.method === 'GET' || req.method === 'HEAD' ? null : await readAll(req);
     const upstream = await pool.request({
       method: req.method as 'POST',
       path: req.url ?? '/',
       headers: forwardable(req.headers),
-      body: req.method === 'GET' || req.method === 'HEAD' ? null : req,
+      body,
     });
-    res.writeHead(upstream.statusCode, forwardable(upstream.headers));
-    await pipeline(upstream.body, res);
+    const headers = forwardable(upstream.headers);
+    if (String(upstream.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+      res.writeHead(upstream.statusCode, headers);
+      await pipeline(upstream.body, res);
+      return;
+    }
+    const answer = Buffer.from(await upstream.body.arrayBuffer());
+    headers['content-length'] = String(answer.length);
+    res.writeHead(upstream.statusCode, headers);
+    res.end(answer);
   } catch (error) {
     if (!res.headersSent) {
       res.writeHead(502, { 'content-type': 'application/json' });
