@@ -246,6 +246,13 @@ interface Row {
   rpsPerRound: number[];
 }
 
+/** Several throughput phases together: mean req/s, total requests, and CPU per request over all of them. */
+function phaseTotals(phases: ThroughputResult[]): { rps: number; requests: number; cpuMsPerRequest: number } {
+  const requests = phases.reduce((s, t) => s + t.requests, 0);
+  const cpu = phases.reduce((s, t) => s + t.cpuMs, 0);
+  return { rps: phases.reduce((s, t) => s + t.rps, 0) / phases.length, requests, cpuMsPerRequest: cpu / requests };
+}
+
 function offMainShare(phases: ThroughputResult[]): number {
   const main = phases.reduce((s, t) => s + t.threadCpuMs.main, 0);
   const other = phases.reduce((s, t) => s + t.threadCpuMs.other, 0);
@@ -256,14 +263,14 @@ function summarise(names: string[], collected: Map<string, Collected>) {
   const base = collected.get('direct')!;
   const rows: Row[] = names.map((name) => {
     const c = collected.get(name)!;
-    const requests = c.throughput.reduce((s, t) => s + t.requests, 0);
-    const cpu = c.throughput.reduce((s, t) => s + t.cpuMs, 0);
+    const small = phaseTotals(c.throughput);
+    const large = phaseTotals(c.large);
     const q = (xs: number[], p: number) => percentile(xs, p);
     return {
       target: name,
-      rps: c.throughput.reduce((s, t) => s + t.rps, 0) / c.throughput.length,
-      cpuMsPerRequest: cpu / requests,
-      requests,
+      rps: small.rps,
+      cpuMsPerRequest: small.cpuMsPerRequest,
+      requests: small.requests,
       p50: q(c.latency, 0.5),
       p90: q(c.latency, 0.9),
       p99: q(c.latency, 0.99),
@@ -282,8 +289,8 @@ function summarise(names: string[], collected: Map<string, Collected>) {
       rssAnonMb: c.rss?.anonMb ?? Number.NaN,
       rssFileMb: c.rss?.fileMb ?? Number.NaN,
       offMainCpuShare: offMainShare(c.throughput),
-      largeRps: c.large.reduce((s, t) => s + t.rps, 0) / c.large.length,
-      largeCpuMsPerRequest: c.large.reduce((s, t) => s + t.cpuMs, 0) / c.large.reduce((s, t) => s + t.requests, 0),
+      largeRps: large.rps,
+      largeCpuMsPerRequest: large.cpuMsPerRequest,
       latencySamples: c.latency.length,
       streams: c.first.length,
       failures: c.latencyFailures + c.streamFailures + [...c.throughput, ...c.large].reduce((s, t) => s + t.non2xx + t.errors, 0),
