@@ -7,11 +7,12 @@
  * lines starting with ":" are comments (keep-alive pings) and are skipped;
  * an empty line dispatches the event. `id:` and `retry:` are ignored.
  *
- * Allocation-light: bytes are scanned in place; only complete `data:`/`event:`
- * values are decoded to strings (newline bytes never occur inside a UTF-8
- * multi-byte sequence, so decoding whole lines is always safe); a partial
- * line is the only thing copied across chunks. Parsed events land in two
- * parallel arrays that are reused between calls instead of one object per event.
+ * Cheap per event: each chunk is decoded once, up to its last line end
+ * (newline bytes never occur inside a UTF-8 multi-byte sequence, so the cut
+ * is always safe), and scanned as a string; field values are slices of it.
+ * A partial line is the only thing copied across chunks, as bytes. Parsed
+ * events land in two parallel arrays that are reused between calls instead of
+ * one object per event.
  *
  * Bounded: a line or an event's data longer than `maxEventBytes` throws
  * SseLimitError, so an upstream that never ends a line cannot take the memory.
@@ -64,34 +65,43 @@ export class SseParser {
       buf = Buffer.concat([this.#rest, buf]);
       this.#rest = undefined;
     }
-    let start = 0;
-    const len = buf.length;
-    if (this.#skipLf && len > 0) {
-      this.#skipLf = false;
-      if (buf[0] === LF) start = 1;
+    // Everything up to the last line end is decoded at once and scanned as a string:
+    // one native call per chunk instead of two or three per line (a provider sends one
+    // event per token). Newline bytes never occur inside a UTF-8 sequence, so the cut is
+    // safe; the bytes after it (a partial line) wait for the next chunk.
+    // Providers send one event per chunk, ending in a line end: then no search is needed.
+    const last = buf.length > 0 ? buf[buf.length - 1] : undefined;
+    const cut = last === LF || last === CR ? buf.length : Math.max(buf.lastIndexOf(LF), buf.lastIndexOf(CR)) + 1;
+    if (cut < buf.length) {
+      this.#rest = buf.subarray(cut);
+      if (this.#rest.length > this.#max) throw new SseLimitError(this.#max);
     }
-    // Line ends are found with Buffer#indexOf (native memchr) rather than a JS loop
-    // over every byte; the next CR is looked up again only once it has been passed.
-    let nextCr = buf.indexOf(CR, start);
+    if (cut === 0) return 0;
+    const text = buf.toString('utf8', 0, cut);
+    let start = 0;
+    const len = text.length;
+    if (this.#skipLf) {
+      this.#skipLf = false;
+      if (text.charCodeAt(0) === LF) start = 1;
+    }
+    // The next CR is looked up again only once it has been passed (most streams have none).
+    let nextCr = text.indexOf('\r', start);
     while (start < len) {
-      const nextLf = buf.indexOf(LF, start);
-      if (nextCr !== -1 && nextCr < start) nextCr = buf.indexOf(CR, start);
-      if (nextLf === -1 && nextCr === -1) break;
+      const nextLf = text.indexOf('\n', start);
+      if (nextCr !== -1 && nextCr < start) nextCr = text.indexOf('\r', start);
       const isCr = nextCr !== -1 && (nextLf === -1 || nextCr < nextLf);
       let i = isCr ? nextCr : nextLf;
-      this.#line(buf, start, i);
+      this.#line(text, start, i);
       if (isCr) {
         if (i + 1 < len) {
-          if (buf[i + 1] === LF) i++;
-        } else {
+          if (text.charCodeAt(i + 1) === LF) i++;
+        } else if (this.#rest === undefined) {
+          // A CR that ends the chunk: an LF at the start of the next one ends the same line.
+          // (With bytes left over, the next byte is not a line end, or the cut would be after it.)
           this.#skipLf = true;
         }
       }
       start = i + 1;
-    }
-    if (start < len) {
-      this.#rest = buf.subarray(start);
-      if (this.#rest.length > this.#max) throw new SseLimitError(this.#max);
     }
     return this.#count;
   }
@@ -113,25 +123,25 @@ export class SseParser {
     this.#pendingType = undefined;
   }
 
-  #line(buf: Buffer, start: number, end: number): void {
+  #line(text: string, start: number, end: number): void {
     if (start === end) {
       this.#dispatch();
       return;
     }
-    const first = buf[start]!;
+    const first = text.charCodeAt(start);
     if (first === COLON) return; // comment / keep-alive
     // Field name up to the first colon; the value skips one optional space.
-    let colon = start;
-    while (colon < end && buf[colon] !== COLON) colon++;
+    let colon = text.indexOf(':', start);
+    if (colon === -1 || colon > end) colon = end;
     let valueStart = colon < end ? colon + 1 : end;
-    if (valueStart < end && buf[valueStart] === SPACE) valueStart++;
+    if (valueStart < end && text.charCodeAt(valueStart) === SPACE) valueStart++;
     const nameLen = colon - start;
-    if (nameLen === 4 && first === 0x64 /* d */ && buf[start + 1] === 0x61 && buf[start + 2] === 0x74 && buf[start + 3] === 0x61) {
-      const value = buf.toString('utf8', valueStart, end);
+    if (nameLen === 4 && text.startsWith('data', start)) {
+      const value = text.slice(valueStart, end);
       this.#pendingData = this.#pendingData === undefined ? value : `${this.#pendingData}\n${value}`;
       if (this.#pendingData.length > this.#max) throw new SseLimitError(this.#max);
-    } else if (nameLen === 5 && first === 0x65 /* e */ && buf.toString('latin1', start, colon) === 'event') {
-      this.#pendingType = buf.toString('utf8', valueStart, end);
+    } else if (nameLen === 5 && text.startsWith('event', start)) {
+      this.#pendingType = text.slice(valueStart, end);
     }
   }
 
