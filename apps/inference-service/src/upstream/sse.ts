@@ -67,9 +67,9 @@ export class SseParser {
     }
     // Everything up to the last line end is decoded at once and scanned as a string:
     // one native call per chunk instead of two or three per line (a provider sends one
-    // event per token). Newline bytes never occur inside a UTF-8 sequence, so the cut is
-    // safe; the bytes after it (a partial line) wait for the next chunk.
-    // Providers send one event per chunk, ending in a line end: then no search is needed.
+    // event per token, usually one per chunk, ending in a line end: then the cut needs
+    // no search). Newline bytes never occur inside a UTF-8 sequence, so the cut is safe;
+    // the bytes after it (a partial line) wait for the next chunk.
     const last = buf.length > 0 ? buf[buf.length - 1] : undefined;
     const cut = last === LF || last === CR ? buf.length : Math.max(buf.lastIndexOf(LF), buf.lastIndexOf(CR)) + 1;
     if (cut < buf.length) {
