@@ -328,6 +328,8 @@ export function createService(options: ServiceOptions): Service {
   };
   registerRoutes(app, handlers, {
     validateResponses: config.validateResponses,
+    // The middleware sets no headers before the handlers with c.header() (request-id sets its own on the Node response).
+    ownResponseHeaders: true,
     onResponseValidationError: (err) => logger.error({ operationId: err.operationId, status: err.status, param: err.param }, err.message),
   });
 

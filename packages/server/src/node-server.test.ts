@@ -50,3 +50,43 @@ describe('generated routes on @hono/node-server', () => {
     expect(res.status).toBe(415);
   });
 });
+
+describe('ownResponseHeaders', () => {
+  // A route whose result carries headers, behind a middleware that sets one with c.header() first.
+  async function answer(ownResponseHeaders: boolean | undefined): Promise<Headers> {
+    const app = new Hono();
+    app.use('*', async (c, next) => {
+      c.header('x-before', 'middleware');
+      await next();
+    });
+    const withHeaders: Handlers = {
+      ...handlers,
+      getHealth: () => ({ status: 200, body: { status: 'ok' }, headers: { 'x-limit': '10', 'x-remaining': '9' } }),
+    };
+    registerRoutes(app, withHeaders, { ownResponseHeaders });
+    const server = await new Promise<ServerType>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+    });
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/healthz`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ status: 'ok' });
+      return res.headers;
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+
+  it('off (the default): the result headers and those set with c.header() before the handler', async () => {
+    const h = await answer(undefined);
+    expect([h.get('x-limit'), h.get('x-remaining'), h.get('x-before')]).toEqual(['10', '9', 'middleware']);
+    expect(h.get('content-type')).toMatch(/^application\/json/);
+  });
+
+  it('on: exactly the result headers and the content type, with a content length', async () => {
+    const h = await answer(true);
+    expect([h.get('x-limit'), h.get('x-remaining'), h.get('x-before')]).toEqual(['10', '9', null]);
+    expect(h.get('content-type')).toMatch(/^application\/json/);
+    expect(h.get('content-length')).toBe(String(JSON.stringify({ status: 'ok' }).length));
+  });
+});

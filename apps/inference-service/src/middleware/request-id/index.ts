@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { MiddlewareHandler } from 'hono';
 
 declare module 'hono' {
@@ -16,9 +17,16 @@ export function requestId(): MiddlewareHandler {
     const given = c.req.header('x-request-id');
     const id = given && VALID_ID.test(given) ? given : randomUUID().replaceAll('-', '');
     c.set('requestId', id);
-    // Set before the answer exists: Hono applies it when the response is built
-    // (touching c.res.headers afterwards would materialise a Headers object per request).
-    c.header('x-request-id', id);
-    await next();
+    // On Node, on the Node response: Node merges it into whatever answer is written, and
+    // the routes answer with their own headers (ownResponseHeaders in service.ts).
+    // Elsewhere (app.request in tests, other runtimes), after the answer exists.
+    const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+    if (outgoing !== undefined) {
+      outgoing.setHeader('x-request-id', id);
+      await next();
+    } else {
+      await next();
+      c.header('x-request-id', id);
+    }
   };
 }
