@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { contentDeltaOf } from './openai-chunk.ts';
+import { contentDeltaOf, otherChunkOf, type ChunkReading } from './openai-chunk.ts';
 
 // The fast reading must never disagree with JSON.parse: where it answers, the chunk
 // is valid JSON, a bare content delta, and the text is the same.
@@ -127,5 +127,142 @@ describe('contentDeltaOf', () => {
     expect(contentDeltaOf(`${head}bad \\q escape${tail}`)).toBeUndefined();
     expect(contentDeltaOf(`${head}raw \u0001 control${tail}`)).toBeUndefined();
     expect(contentDeltaOf(head.replace('"created":1', '"created":01') + 'x' + tail)).toBeUndefined();
+  });
+});
+
+// otherChunkOf: the first, finish and usage chunks. What the decoder reads of a chunk
+// (error, id, model, each choice's content and finish reason, the two token counts) must be
+// the same through the fast reading as through JSON.parse.
+interface Read {
+  error: unknown;
+  id: unknown;
+  model: unknown;
+  choices: Array<{ content: unknown; finish: unknown }>;
+  usage: { prompt: unknown; completion: unknown } | undefined;
+}
+
+function read(chunk: ChunkReading | { error?: unknown; id?: unknown; model?: unknown; choices?: Array<{ delta?: { content?: unknown }; finish_reason?: unknown }>; usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } | null }): Read {
+  return {
+    error: 'error' in chunk ? chunk.error : undefined,
+    id: chunk.id,
+    model: chunk.model,
+    choices: (chunk.choices ?? []).map((c) => ({ content: c.delta?.content, finish: c.finish_reason ?? null })),
+    usage: chunk.usage == null ? undefined : { prompt: chunk.usage.prompt_tokens, completion: chunk.usage.completion_tokens },
+  };
+}
+
+const count = fc.oneof(fc.nat(), fc.constantFrom(0, 1, 2 ** 53, 1e20));
+const details = fc.option(fc.dictionary(fc.constantFrom('cached_tokens', 'audio_tokens', 'reasoning_tokens', 'accepted_prediction_tokens'), count, { minKeys: 1 }), { nil: undefined });
+
+/** First, finish and usage chunks as OpenAI serialises them, with the optional fields in and out. */
+const otherChunkWith = (name: fc.Arbitrary<string>) => fc
+  .record({
+    kind: fc.constantFrom('first', 'finish', 'usage', 'first-and-finish'),
+    id: name,
+    created: fc.nat(),
+    model: name,
+    serviceTier: fc.option(name, { nil: undefined }),
+    fingerprint: fc.option(name, { nil: undefined }),
+    content: fc.oneof(fc.constant(''), text),
+    refusal: fc.boolean(),
+    finish: fc.constantFrom('stop', 'length', 'content_filter', 'tool_calls'),
+    logprobs: fc.constantFrom('none', 'before', 'after'),
+    usageNull: fc.boolean(),
+    prompt: count,
+    completion: count,
+    promptDetails: details,
+    completionDetails: details,
+    obfuscation: fc.option(name, { nil: undefined }),
+  })
+  .map((c) => {
+    const delta = c.kind === 'finish' ? {} : c.refusal ? { role: 'assistant', content: c.content, refusal: null } : { role: 'assistant', content: c.content };
+    const finish = c.kind === 'first' ? null : c.finish;
+    const choice = c.logprobs === 'before'
+      ? { index: 0, delta, logprobs: null, finish_reason: finish }
+      : c.logprobs === 'after'
+        ? { index: 0, delta, finish_reason: finish, logprobs: null }
+        : { index: 0, delta, finish_reason: finish };
+    const usage = { prompt_tokens: c.prompt, completion_tokens: c.completion, total_tokens: c.prompt + c.completion, prompt_tokens_details: c.promptDetails, completion_tokens_details: c.completionDetails };
+    return JSON.stringify({
+      id: c.id,
+      object: 'chat.completion.chunk',
+      created: c.created,
+      model: c.model,
+      service_tier: c.serviceTier,
+      system_fingerprint: c.fingerprint,
+      choices: c.kind === 'usage' ? [] : [choice],
+      usage: c.kind === 'usage' ? usage : c.usageNull ? null : undefined,
+      obfuscation: c.obfuscation,
+    });
+  });
+
+const mutatedOther = fc
+  .tuple(otherChunkWith(anyName), fc.nat(), fc.constantFrom('insert', 'delete', 'replace'), fc.constantFrom('"', '\\', '}', ']', '[', ',', ' ', '0', '1', '-', '.', 'e', 'a', '\n', '\u0001', ':', '{'))
+  .map(([s, at, op, ch]) => {
+    const i = at % (s.length + 1);
+    if (op === 'insert') return s.slice(0, i) + ch + s.slice(i);
+    if (op === 'delete') return s.slice(0, i) + s.slice(i + 1);
+    return s.slice(0, i) + ch + s.slice(i + 1);
+  });
+
+function otherAgreesWithJsonParse(data: string): void {
+  const fast = otherChunkOf(data);
+  if (fast === undefined) return;
+  let parsed: unknown;
+  expect(() => (parsed = JSON.parse(data)), data).not.toThrow();
+  expect(parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed), data).toBe(true);
+  expect(read(fast), data).toEqual(read(parsed as Parameters<typeof read>[0]));
+}
+
+describe('otherChunkOf', () => {
+  it('reads every first, finish and usage chunk exactly as JSON.parse does', () => {
+    fc.assert(
+      fc.property(otherChunkWith(plainName), (data) => {
+        const fast = otherChunkOf(data);
+        expect(fast, data).toBeDefined();
+        expect(read(fast!), data).toEqual(read(JSON.parse(data) as Parameters<typeof read>[0]));
+      }),
+      { seed: 20261128, numRuns: 3000 },
+    );
+  });
+
+  it('never answers differently from JSON.parse on escaped names, corrupted chunks and noise', () => {
+    fc.assert(fc.property(otherChunkWith(anyName), otherAgreesWithJsonParse), { seed: 20261129, numRuns: 2000 });
+    fc.assert(fc.property(mutatedOther, otherAgreesWithJsonParse), { seed: 20261130, numRuns: 8000 });
+    fc.assert(fc.property(mutated, otherAgreesWithJsonParse), { seed: 20261131, numRuns: 2000 });
+    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 400 }), otherAgreesWithJsonParse), { seed: 20261132, numRuns: 2000 });
+  });
+
+  it('leaves content deltas, several choices, errors and other shapes to the content reader or the full parse', () => {
+    const base = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm' };
+    const others = [
+      { ...base, choices: [{ index: 0, delta: { content: 'x' }, finish_reason: null }] },
+      { ...base, choices: [{ index: 1, delta: {}, finish_reason: 'stop' }] },
+      { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }, { index: 1, delta: {}, finish_reason: 'stop' }] },
+      { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'function_call' }] },
+      { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: null }, finish_reason: null }] },
+      { ...base, choices: [], usage: { prompt_tokens: 3, completion_tokens: 4 } },
+      { ...base, choices: [], usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7, prompt_tokens_details: { cached_tokens: null } } },
+      { ...base, choices: [], usage: { prompt_tokens: -3, completion_tokens: 4, total_tokens: 1 } },
+      { ...base, choices: [], usage: { prompt_tokens: 1e21, completion_tokens: 4, total_tokens: 1e21 } },
+      { ...base, choices: [], usage: { prompt_tokens: 0.5, completion_tokens: 4, total_tokens: 4.5 } },
+      { ...base, choices: [], usage: null },
+      { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: {} },
+      { ...base, choices: [], usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 }, error: { message: 'late' } },
+      { error: { message: 'overloaded', type: 'server_error' } },
+    ].map((c) => JSON.stringify(c));
+    for (const data of [...others, '[DONE]', '', '{}']) expect(otherChunkOf(data), data).toBeUndefined();
+  });
+
+  it('reads the simulator\'s chunks: id and model, the role chunk, the finish and the usage', () => {
+    const head = '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1795596717,"model":"gpt-4o-mini","service_tier":"default","system_fingerprint":"fp_sim",';
+    expect(otherChunkOf(`${head}"choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}`)).toEqual({
+      id: 'chatcmpl-1',
+      model: 'gpt-4o-mini',
+      choices: [{ delta: { content: '' }, finish_reason: null }],
+    });
+    expect(otherChunkOf(`${head}"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"length"}],"usage":null}`)?.choices).toEqual([{ delta: {}, finish_reason: 'length' }]);
+    const usage = `${head}"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":65,"total_tokens":72,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}}`;
+    expect(otherChunkOf(usage)).toEqual({ id: 'chatcmpl-1', model: 'gpt-4o-mini', choices: [], usage: { prompt_tokens: 7, completion_tokens: 65 } });
   });
 });

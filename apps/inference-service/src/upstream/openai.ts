@@ -9,7 +9,7 @@
 import type { Dispatcher } from 'undici';
 import { GatewayError, parseDuration } from '@llmgw/resilience';
 import { completeExchange, header, httpError, invalidBody, streamExchange, type Exchange, type ResponseHeaders } from './http.ts';
-import { contentDeltaOf } from './openai-chunk.ts';
+import { contentDeltaOf, otherChunkOf } from './openai-chunk.ts';
 import { MALFORMED, inBandError, type StreamDecoder } from './stream.ts';
 import { jsonInstruction, withInstruction } from './structured.ts';
 import type {
@@ -240,12 +240,15 @@ class OpenAiStreamDecoder implements StreamDecoder {
         return false;
       }
     }
-    let chunk: OpenAiChunk;
-    try {
-      chunk = JSON.parse(data) as OpenAiChunk;
-    } catch {
-      out.push(MALFORMED);
-      return false;
+    // The first, finish and usage chunks have a fast reading too; anything else is parsed in full.
+    let chunk: OpenAiChunk | undefined = otherChunkOf(data);
+    if (chunk === undefined) {
+      try {
+        chunk = JSON.parse(data) as OpenAiChunk;
+      } catch {
+        out.push(MALFORMED);
+        return false;
+      }
     }
     if (chunk === null || typeof chunk !== 'object') {
       out.push(MALFORMED);
