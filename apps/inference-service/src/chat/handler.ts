@@ -2,7 +2,7 @@ import { GatewayError } from '@llmgw/resilience';
 import { compileCacheKey, hashOf } from '../fallback/cache-key.ts';
 import { runDegraded, type DegradedDeps, type DegradedStrategy } from '../fallback/degraded.ts';
 import type { AdmissionControl } from '../policies/admission.ts';
-import type { ResponseCacheStore } from '../stores/types.ts';
+import { isPromise, type ResponseCacheStore } from '../stores/types.ts';
 import { toUpstreamMessages, type ApiMessage, type TokenUsage } from '../upstream/types.ts';
 import { candidatesFor, toUpstreamRequest } from './request.ts';
 import type { AttemptContext, AttemptTracer } from './attempts.ts';
@@ -141,7 +141,9 @@ export function createChatHandler(deps: ChatHandlerDeps) {
 
     const messages = toUpstreamMessages(body.messages);
     const estimate = estimateTokens(messages, body.max_completion_tokens ?? body.max_tokens);
-    const admission = await deps.admission.admit(caller.keyId, estimate);
+    // In memory the admission answers at once; awaiting a value would still cost a microtask turn.
+    const admitted = deps.admission.admit(caller.keyId, estimate);
+    const admission = isPromise(admitted) ? await admitted : admitted;
     if (admission.rejection) return errorResult(admission.rejection, admission.headers);
     const headers = admission.headers;
 

@@ -69,4 +69,36 @@ describe('admission', () => {
     const res = await control.admit('k', 10);
     expect(res.rejection?.status).toBe(503);
   });
+
+  // A synchronous store (the in-memory kind) that throws is handled like one that rejects.
+  const throwing: RateLimiterStore = {
+    consume: () => {
+      throw new Error('broken');
+    },
+    penalize: () => {
+      throw new Error('broken');
+    },
+    peek: () => {
+      throw new Error('broken');
+    },
+  };
+  it('treats a store that throws as one that is down, open or closed', async () => {
+    const open = admission({ requests: throwing });
+    expect((await open.control.admit('k', 10)).rejection).toBeUndefined();
+    expect(open.errors).toEqual(['rate_limit']);
+    const closed = admission({ requests: throwing, onStoreError: 'closed' });
+    expect((await closed.control.admit('k', 10)).rejection?.status).toBe(503);
+  });
+
+  it('answers without a promise with the in-memory stores, and with one when a store is asynchronous', async () => {
+    const { control } = admission();
+    const sync = control.admit('k', 10);
+    expect(sync).not.toBeInstanceOf(Promise);
+    expect(sync).toMatchObject({ headers: { 'x-ratelimit-remaining-requests': '1' } });
+    expect(control.settle('k', 10, 30)).toBeUndefined();
+    const slow = admission({ requests: { ...memoryRateLimiter({ points: 2, durationSeconds: 60 }), consume: async () => ({ allowed: true, limit: 2, remaining: 1, resetMs: 60_000 }) } });
+    const pending = slow.control.admit('k', 10);
+    expect(pending).toBeInstanceOf(Promise);
+    expect((await pending).rejection).toBeUndefined();
+  });
 });

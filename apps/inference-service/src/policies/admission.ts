@@ -1,6 +1,6 @@
 import { GatewayError } from '@llmgw/resilience';
-import type { LimitDecision, RateLimiterStore } from '../stores/types.ts';
-import type { TokenBudget } from './token-budget.ts';
+import { isPromise, type LimitDecision, type MaybePromise, type RateLimiterStore } from '../stores/types.ts';
+import type { BudgetVerdict, TokenBudget } from './token-budget.ts';
 
 export interface AdmissionOptions {
   requests: RateLimiterStore;
@@ -26,6 +26,7 @@ export interface Admission {
 }
 
 const UNKNOWN: LimitDecision = { allowed: true, limit: 0, remaining: 0, resetMs: 0 };
+const ALLOWED: BudgetVerdict = { allowed: true };
 
 /**
  * Rate limits (requests and tokens per minute, per key) and the token budget,
@@ -35,13 +36,22 @@ const UNKNOWN: LimitDecision = { allowed: true, limit: 0, remaining: 0, resetMs:
 export function createAdmission(options: AdmissionOptions) {
   const failOpen = (options.onStoreError ?? 'open') === 'open';
 
-  async function guarded<T>(store: string, fn: () => Promise<T>, fallback: T): Promise<{ value: T; failed: boolean }> {
-    try {
-      return { value: await fn(), failed: false };
-    } catch (err) {
+  /**
+   * A store call that cannot throw: a failure is reported and answered with `fallback`.
+   * Synchronous when the store is (the in-memory ones), a promise when it is not (Redis).
+   */
+  function guarded<T>(store: string, fn: () => MaybePromise<T>, fallback: T): MaybePromise<Guarded<T>> {
+    const failed = (err: unknown): Guarded<T> => {
       options.reportStoreError(store, err);
       return { value: fallback, failed: true };
+    };
+    let value: MaybePromise<T>;
+    try {
+      value = fn();
+    } catch (err) {
+      return failed(err);
     }
+    return isPromise(value) ? value.then((v) => ({ value: v, failed: false }), failed) : { value, failed: false };
   }
 
   function storeDown(): GatewayError {
@@ -52,55 +62,74 @@ export function createAdmission(options: AdmissionOptions) {
     });
   }
 
+  /** Rate limits, checked once both decisions are in: a rejection, or on to the budget. */
+  function limits(keyId: string, req: Guarded<LimitDecision>, tok: Guarded<LimitDecision>): MaybePromise<Admission> {
+    if (tok.failed && !failOpen) return { headers: {}, rejection: storeDown() };
+    const headers = rateLimitHeaders(req.value, tok.value);
+    if (!req.value.allowed || !tok.value.allowed) {
+      const which = req.value.allowed ? tok.value : req.value;
+      options.reportRejection(req.value.allowed ? 'tokens' : 'requests');
+      return {
+        headers,
+        rejection: new GatewayError({
+          code: 'rate_limit_exceeded',
+          message: req.value.allowed
+            ? `Token rate limit of ${which.limit} per minute reached for this key.`
+            : `Request rate limit of ${which.limit} per minute reached for this key.`,
+          retryAfterMs: Math.max(1000, which.resetMs),
+        }),
+      };
+    }
+    return then(guarded('token_budget', () => options.budget.check(keyId), ALLOWED), (verdict) => budget(headers, verdict));
+  }
+
+  function budget(headers: Record<string, string>, verdict: Guarded<BudgetVerdict>): Admission {
+    if (verdict.failed && !failOpen) return { headers, rejection: storeDown() };
+    if (!verdict.value.allowed) {
+      options.reportRejection(verdict.value.reason);
+      return {
+        headers,
+        rejection: new GatewayError({
+          code: 'token_budget_exceeded',
+          message: verdict.value.message,
+          retryAfterMs: verdict.value.retryAfterMs,
+        }),
+      };
+    }
+    return { headers };
+  }
+
   return {
-    async admit(keyId: string, estimatedTokens: number): Promise<Admission> {
-      const req = await guarded('rate_limit', () => options.requests.consume(keyId, 1), UNKNOWN);
-      if (req.failed && !failOpen) return { headers: {}, rejection: storeDown() };
-      // Only charge tokens when the request itself is admitted.
-      const tok = req.value.allowed
-        ? await guarded('rate_limit', () => options.tokens.consume(keyId, estimatedTokens), UNKNOWN)
-        : await guarded('rate_limit', () => options.tokens.peek(keyId), UNKNOWN);
-      if (tok.failed && !failOpen) return { headers: {}, rejection: storeDown() };
-      const headers = rateLimitHeaders(req.value, tok.value);
-      if (!req.value.allowed || !tok.value.allowed) {
-        const which = req.value.allowed ? tok.value : req.value;
-        options.reportRejection(req.value.allowed ? 'tokens' : 'requests');
-        return {
-          headers,
-          rejection: new GatewayError({
-            code: 'rate_limit_exceeded',
-            message: req.value.allowed
-              ? `Token rate limit of ${which.limit} per minute reached for this key.`
-              : `Request rate limit of ${which.limit} per minute reached for this key.`,
-            retryAfterMs: Math.max(1000, which.resetMs),
-          }),
-        };
-      }
-      const verdict = await guarded('token_budget', () => options.budget.check(keyId), { allowed: true } as const);
-      if (verdict.failed && !failOpen) return { headers, rejection: storeDown() };
-      if (!verdict.value.allowed) {
-        options.reportRejection(verdict.value.reason);
-        return {
-          headers,
-          rejection: new GatewayError({
-            code: 'token_budget_exceeded',
-            message: verdict.value.message,
-            retryAfterMs: verdict.value.retryAfterMs,
-          }),
-        };
-      }
-      return { headers };
+    /** Synchronous with the in-memory stores, a promise with Redis: `await` only a promise (isPromise). */
+    admit(keyId: string, estimatedTokens: number): MaybePromise<Admission> {
+      return then(guarded('rate_limit', () => options.requests.consume(keyId, 1), UNKNOWN), (req) => {
+        if (req.failed && !failOpen) return { headers: {}, rejection: storeDown() };
+        // Only charge tokens when the request itself is admitted.
+        const tok = req.value.allowed
+          ? guarded('rate_limit', () => options.tokens.consume(keyId, estimatedTokens), UNKNOWN)
+          : guarded('rate_limit', () => options.tokens.peek(keyId), UNKNOWN);
+        return then(tok, (t) => limits(keyId, req, t));
+      });
     },
 
-    /** Books the real token count once known (the estimate was already charged). */
-    async settle(keyId: string, estimatedTokens: number, actualTokens: number): Promise<void> {
+    /** Books the real token count once known (the estimate was already charged). Never throws or rejects. */
+    settle(keyId: string, estimatedTokens: number, actualTokens: number): MaybePromise<void> {
       const extra = actualTokens - estimatedTokens;
-      await Promise.all([
-        extra > 0 ? guarded('rate_limit', () => options.tokens.penalize(keyId, extra), undefined) : undefined,
-        guarded('token_budget', () => options.budget.record(keyId, actualTokens), undefined),
-      ]);
+      const penalty = extra > 0 ? guarded('rate_limit', () => options.tokens.penalize(keyId, extra), undefined) : undefined;
+      const record = guarded('token_budget', () => options.budget.record(keyId, actualTokens), undefined);
+      if (isPromise(penalty) || isPromise(record)) return Promise.all([penalty, record]).then(() => undefined);
     },
   };
+}
+
+interface Guarded<T> {
+  value: T;
+  failed: boolean;
+}
+
+/** `f(value)`, after the promise when it is one: no microtask turn for a value already there. */
+function then<T, U>(value: MaybePromise<T>, f: (v: T) => MaybePromise<U>): MaybePromise<U> {
+  return isPromise(value) ? value.then(f) : f(value);
 }
 
 export type AdmissionControl = ReturnType<typeof createAdmission>;

@@ -1,4 +1,4 @@
-import type { TokenUsageStore } from '../stores/types.ts';
+import { isPromise, type MaybePromise, type TokenUsageStore } from '../stores/types.ts';
 
 export interface TokenBudgetOptions {
   /** Tokens a key may use per `windowMs`. */
@@ -34,37 +34,44 @@ export function createTokenBudget(store: TokenUsageStore, options: TokenBudgetOp
   const now = options.now ?? Date.now;
   const { factor, recentWindowMs, baselineWindowMs, minTokens } = options.runaway;
 
+  function verdict(used: number, recent: number, baseline: number): BudgetVerdict {
+    if (used >= options.tokensPerWindow) {
+      return {
+        allowed: false,
+        reason: 'budget',
+        retryAfterMs: Math.min(options.windowMs, 60_000),
+        message: `Token budget of ${options.tokensPerWindow} tokens per ${Math.round(options.windowMs / 1000)}s used up for this key.`,
+      };
+    }
+    if (recent >= minTokens && baseline > 0) {
+      const baselineForRecent = (baseline * recentWindowMs) / baselineWindowMs;
+      if (recent > factor * baselineForRecent) {
+        return {
+          allowed: false,
+          reason: 'runaway',
+          retryAfterMs: Math.min(recentWindowMs, 60_000),
+          message: `Token use for this key jumped to more than ${factor}x its recent baseline; requests are paused.`,
+        };
+      }
+    }
+    return ALLOWED;
+  }
+
+  const fromSums = ([used = 0, recent = 0, baseline = 0]: number[]) => verdict(used, recent, baseline);
+
   return {
-    async check(keyId: string): Promise<BudgetVerdict> {
+    /** Synchronous with an in-memory store, a promise with Redis (MaybePromise). */
+    check(keyId: string): MaybePromise<BudgetVerdict> {
       const t = now();
-      const [used = 0, recent = 0, baseline = 0] = await store.sums(keyId, [
+      const sums = store.sums(keyId, [
         [t - options.windowMs, t + 1],
         [t - recentWindowMs, t + 1],
         [t - recentWindowMs - baselineWindowMs, t - recentWindowMs],
       ]);
-      if (used >= options.tokensPerWindow) {
-        return {
-          allowed: false,
-          reason: 'budget',
-          retryAfterMs: Math.min(options.windowMs, 60_000),
-          message: `Token budget of ${options.tokensPerWindow} tokens per ${Math.round(options.windowMs / 1000)}s used up for this key.`,
-        };
-      }
-      if (recent >= minTokens && baseline > 0) {
-        const baselineForRecent = (baseline * recentWindowMs) / baselineWindowMs;
-        if (recent > factor * baselineForRecent) {
-          return {
-            allowed: false,
-            reason: 'runaway',
-            retryAfterMs: Math.min(recentWindowMs, 60_000),
-            message: `Token use for this key jumped to more than ${factor}x its recent baseline; requests are paused.`,
-          };
-        }
-      }
-      return ALLOWED;
+      return isPromise(sums) ? sums.then(fromSums) : fromSums(sums);
     },
-    async record(keyId: string, tokens: number): Promise<void> {
-      await store.add(keyId, tokens, now());
+    record(keyId: string, tokens: number): MaybePromise<void> {
+      return store.add(keyId, tokens, now());
     },
   };
 }

@@ -10,13 +10,24 @@ export interface LimitDecision {
   resetMs: number;
 }
 
+/**
+ * A value, or a promise of it. The in-memory stores answer at once: every request
+ * reads three of them and writes two, and a promise and an await for each was about
+ * a dozen microtask turns per request. The Redis stores answer with promises.
+ */
+export type MaybePromise<T> = T | Promise<T>;
+
+export function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
 export interface RateLimiterStore {
   /** Take `points` for `key`; never throws on exhaustion (returns allowed: false). */
-  consume(key: string, points: number): Promise<LimitDecision>;
+  consume(key: string, points: number): MaybePromise<LimitDecision>;
   /** Take points after the fact (e.g. completion tokens known only at the end); may go below zero. */
-  penalize(key: string, points: number): Promise<void>;
+  penalize(key: string, points: number): MaybePromise<void>;
   /** Current state without consuming. */
-  peek(key: string): Promise<LimitDecision>;
+  peek(key: string): MaybePromise<LimitDecision>;
 }
 
 /** Token counts per key in time buckets, for budgets and the runaway guard. */
@@ -24,14 +35,14 @@ export interface RateLimiterStore {
 export type TimeRange = readonly [fromMs: number, toMs: number];
 
 export interface TokenUsageStore {
-  add(key: string, tokens: number, nowMs: number): Promise<void>;
+  add(key: string, tokens: number, nowMs: number): MaybePromise<void>;
   /** Sum of tokens for `key` in [fromMs, toMs). */
-  sum(key: string, fromMs: number, toMs: number): Promise<number>;
+  sum(key: string, fromMs: number, toMs: number): MaybePromise<number>;
   /**
    * The sums of several ranges of one key from one read (the budget check needs three
    * overlapping windows on every request: one Redis round trip instead of three).
    */
-  sums(key: string, ranges: readonly TimeRange[]): Promise<number[]>;
+  sums(key: string, ranges: readonly TimeRange[]): MaybePromise<number[]>;
 }
 
 export interface CachedAnswer {

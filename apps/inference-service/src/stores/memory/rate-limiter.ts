@@ -1,4 +1,3 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { LimitDecision, RateLimiterStore } from '../types.ts';
 
 export interface FixedWindowOptions {
@@ -8,44 +7,68 @@ export interface FixedWindowOptions {
   durationSeconds: number;
 }
 
-/**
- * Fixed-window limiter over rate-limiter-flexible: it is well kept, has the
- * same semantics in memory and on Redis (atomic Lua), so one and many
- * instances behave alike.
- */
-export function memoryRateLimiter(options: FixedWindowOptions): RateLimiterStore {
-  const limiter = new RateLimiterMemory({ points: options.points, duration: options.durationSeconds });
-  return limiterStore(limiter, options.points);
+export interface MemoryRateLimiterOptions extends FixedWindowOptions {
+  /** Clock in ms. Default Date.now (what fake timers move). */
+  now?: () => number;
 }
 
-/** Adapts any rate-limiter-flexible limiter to our interface. */
-export function limiterStore(
-  limiter: Pick<RateLimiterMemory, 'consume' | 'penalty' | 'get'>,
-  points: number,
-): RateLimiterStore {
-  const decision = (res: RateLimiterRes, allowed: boolean): LimitDecision => ({
+interface Window {
+  consumed: number;
+  endsAt: number;
+}
+
+/**
+ * Fixed-window limiter for one instance, answering synchronously. The window of a
+ * key starts with its first points and lasts `durationSeconds`: the semantics of
+ * rate-limiter-flexible's RateLimiterMemory, which the Redis store still uses
+ * (RateLimiterRedis, one Lua script). Ours because RateLimiterMemory answers every
+ * call with a promise, and the request path takes three of them per request;
+ * rate-limiter.test.ts drives both with the same calls and compares every answer.
+ */
+export function memoryRateLimiter(options: MemoryRateLimiterOptions): RateLimiterStore {
+  const { points } = options;
+  const windowMs = options.durationSeconds * 1000;
+  const now = options.now ?? Date.now;
+  const windows = new Map<string, Window>();
+  let nextSweep = 0;
+
+  /** The key's current window, a new one when it has none or it ended. */
+  function current(key: string, t: number): Window {
+    // Ended windows are dropped once per window length: memory stays bounded by the keys seen lately.
+    if (t >= nextSweep) {
+      for (const [k, w] of windows) if (w.endsAt <= t) windows.delete(k);
+      nextSweep = t + windowMs;
+    }
+    let w = windows.get(key);
+    if (w === undefined || w.endsAt <= t) {
+      w = { consumed: 0, endsAt: t + windowMs };
+      windows.set(key, w);
+    }
+    return w;
+  }
+
+  const decision = (w: Window, t: number, allowed: boolean): LimitDecision => ({
     allowed,
     limit: points,
-    remaining: Math.max(0, res.remainingPoints),
-    resetMs: Math.max(0, res.msBeforeNext),
+    remaining: Math.max(0, points - w.consumed),
+    resetMs: Math.max(0, w.endsAt - t),
   });
+
   return {
-    async consume(key, n) {
-      try {
-        return decision(await limiter.consume(key, n), true);
-      } catch (err) {
-        // rate-limiter-flexible rejects with a RateLimiterRes on exhaustion and with an Error on store failure.
-        if (err instanceof RateLimiterRes) return decision(err, false);
-        throw err;
-      }
+    consume(key, n) {
+      const t = now();
+      const w = current(key, t);
+      w.consumed += n;
+      return decision(w, t, w.consumed <= points);
     },
-    async penalize(key, n) {
-      if (n > 0) await limiter.penalty(key, n);
+    penalize(key, n) {
+      if (n > 0) current(key, now()).consumed += n;
     },
-    async peek(key) {
-      const res = await limiter.get(key);
-      if (!res) return { allowed: true, limit: points, remaining: points, resetMs: 0 };
-      return decision(res, res.remainingPoints > 0);
+    peek(key) {
+      const t = now();
+      const w = windows.get(key);
+      if (w === undefined || w.endsAt <= t) return { allowed: true, limit: points, remaining: points, resetMs: 0 };
+      return decision(w, t, w.consumed < points);
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
-import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { limiterStore, type FixedWindowOptions } from '../memory/rate-limiter.ts';
-import type { RateLimiterStore } from '../types.ts';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { FixedWindowOptions } from '../memory/rate-limiter.ts';
+import type { LimitDecision, RateLimiterStore } from '../types.ts';
 
 export interface RedisRateLimiterOptions extends FixedWindowOptions {
   /** Namespaces this limiter's keys (e.g. `llmgw:rl:req:`). */
@@ -24,4 +24,33 @@ export function redisRateLimiter(client: Redis, options: RedisRateLimiterOptions
     rejectIfRedisNotReady: true,
   });
   return limiterStore(limiter, options.points);
+}
+
+/** Adapts a rate-limiter-flexible limiter to our interface. */
+export function limiterStore(limiter: Pick<RateLimiterRedis, 'consume' | 'penalty' | 'get'>, points: number): RateLimiterStore {
+  const decision = (res: RateLimiterRes, allowed: boolean): LimitDecision => ({
+    allowed,
+    limit: points,
+    remaining: Math.max(0, res.remainingPoints),
+    resetMs: Math.max(0, res.msBeforeNext),
+  });
+  return {
+    async consume(key, n) {
+      try {
+        return decision(await limiter.consume(key, n), true);
+      } catch (err) {
+        // rate-limiter-flexible rejects with a RateLimiterRes on exhaustion and with an Error on store failure.
+        if (err instanceof RateLimiterRes) return decision(err, false);
+        throw err;
+      }
+    },
+    async penalize(key, n) {
+      if (n > 0) await limiter.penalty(key, n);
+    },
+    async peek(key) {
+      const res = await limiter.get(key);
+      if (!res) return { allowed: true, limit: points, remaining: points, resetMs: 0 };
+      return decision(res, res.remainingPoints > 0);
+    },
+  };
 }
