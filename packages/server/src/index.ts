@@ -21,6 +21,7 @@ export {
   errorResponse,
   errorTypeByCode,
   isJsonContentType,
+  requestHeader,
   ResponseValidationError,
   sendError,
   type AnyResult,

@@ -1,8 +1,8 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerRoutes, type Handlers } from './index.ts';
+import { registerRoutes, requestHeader, type Handlers } from './index.ts';
 
 // @hono/node-server 2.1.9 with hono 4.13.19: the generated stubs over real HTTP on 127.0.0.1.
 const handlers: Handlers = {
@@ -88,5 +88,49 @@ describe('ownResponseHeaders', () => {
     expect([h.get('x-limit'), h.get('x-remaining'), h.get('x-before')]).toEqual(['10', '9', null]);
     expect(h.get('content-type')).toMatch(/^application\/json/);
     expect(h.get('content-length')).toBe(String(JSON.stringify({ status: 'ok' }).length));
+  });
+});
+
+describe('requestHeader', () => {
+  // A raw request, so header lines can repeat exactly as written.
+  async function headersSeen(lines: string[]): Promise<Record<string, string | null>> {
+    const app = new Hono();
+    const names = ['x-one', 'x-dup', 'authorization', 'content-type', 'x-absent'];
+    app.get('/h', (c) => c.json(Object.fromEntries(names.map((n) => [n, requestHeader(c, n)]))));
+    const server = await new Promise<ServerType>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+    });
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const text = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.end(['GET /h HTTP/1.1', 'Host: x', 'Connection: close', ...lines, '', ''].join('\r\n')));
+        let out = '';
+        socket.on('data', (d) => (out += d)).on('end', () => resolve(out)).on('error', reject);
+      });
+      return JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as Record<string, string | null>;
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+
+  it('reads headers as Headers.get does: case-insensitive, null when absent', async () => {
+    expect(await headersSeen(['X-One: 1', 'Authorization: Bearer k', 'content-type: application/json'])).toEqual({
+      'x-one': '1',
+      'x-dup': null,
+      authorization: 'Bearer k',
+      'content-type': 'application/json',
+      'x-absent': null,
+    });
+  });
+
+  it('joins repeated headers with ", " as Headers.get does, even those Node keeps only the first of', async () => {
+    const seen = await headersSeen(['X-One: 1', 'X-Dup: a', 'x-dup: b', 'Authorization: Bearer k1', 'Authorization: Bearer k2', 'Content-Type: text/plain', 'Content-Type: application/json']);
+    expect(seen).toEqual({ 'x-one': '1', 'x-dup': 'a, b', authorization: 'Bearer k1, Bearer k2', 'content-type': 'text/plain, application/json', 'x-absent': null });
+  });
+
+  it('reads the same through app.request, without a Node request', async () => {
+    const app = new Hono();
+    app.get('/h', (c) => c.text(`${requestHeader(c, 'x-one')}|${requestHeader(c, 'x-absent')}`));
+    expect(await (await app.request('/h', { headers: { 'X-One': '1' } })).text()).toBe('1|null');
   });
 });

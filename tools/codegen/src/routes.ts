@@ -70,11 +70,10 @@ function routeFactory(operation: OperationInfo): string {
   const parts: string[] = [];
   const headerParams = operation.parameters.filter((p) => p.in === 'header');
   const pathParams = operation.parameters.filter((p) => p.in === 'path');
-  if (headerParams.length > 0 || operation.body) lines.push(`    const requestHeaders = c.req.raw.headers;`);
   if (operation.parameters.length > 0) {
     const fields = [
       ...pathParams.map((p) => `${prop(p.name)}: c.req.param(${q(p.name)})`),
-      ...headerParams.map((p) => `${prop(p.name)}: requestHeaders.get(${q(p.name)}) ?? undefined`),
+      ...headerParams.map((p) => `${prop(p.name)}: requestHeader(c, ${q(p.name.toLowerCase())}) ?? undefined`),
     ];
     lines.push(`    const params = { ${fields.join(', ')} };`);
     lines.push(`    if (!${access('V', `${id}_params`)}(params)) return sendParamsError(c, ${access('V', `${id}_params`)}.errors);`);
@@ -85,7 +84,7 @@ function routeFactory(operation: OperationInfo): string {
   }
   if (operation.body) {
     const v = access('V', operation.body.validator);
-    lines.push(`    const contentType = requestHeaders.get('content-type');`);
+    lines.push(`    const contentType = requestHeader(c, 'content-type');`);
     lines.push(`    if (!isJsonContentType(contentType)) return sendUnsupportedMediaType(c, contentType);`);
     lines.push(`    const body = await readJsonBody(c);`);
     lines.push(`    if (body instanceof Response) return body;`);
@@ -114,6 +113,7 @@ export function generateRoutes(contract: Contract): string {
     `import {`,
     `  isJsonContentType,`,
     `  readJsonBody,`,
+    `  requestHeader,`,
     `  resolveRouteOptions,`,
     `  respond,`,
     `  sendBodyError,`,

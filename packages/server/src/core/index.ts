@@ -1,7 +1,7 @@
 // Hand-written runtime of the generated routes. The generated code imports from here, never the reverse.
 export { errorResponse, errorTypeByCode, JSON_CONTENT_TYPE, sendError, type ResponseHeaders } from './errors.ts';
 export { describeJsonSyntaxError, jsonSyntaxErrorOffset } from './json-error.ts';
-export { isJsonContentType, readJsonBody, sendBodyError, sendParamsError, sendUnsupportedMediaType } from './request.ts';
+export { isJsonContentType, readJsonBody, requestHeader, sendBodyError, sendParamsError, sendUnsupportedMediaType } from './request.ts';
 export {
   checkResponse,
   DEFAULT_ROUTE_OPTIONS,

@@ -1,11 +1,35 @@
 import { formatAjvErrors } from '@llmgw/contract';
 import type { ErrorObject } from 'ajv';
 import type { Context } from 'hono';
+import type { IncomingMessage } from 'node:http';
 import { sendError } from './errors.ts';
 import { describeJsonSyntaxError } from './json-error.ts';
 
 // application/json, optionally with `charset=utf-8` (any case, optional quotes, spaces around ';').
 const JSON_TYPE_WITH_PARAMS = /^application\/json\s*(?:;\s*charset\s*=\s*(?:utf-8|"utf-8")\s*)?$/i;
+
+/**
+ * A request header as `c.req.raw.headers.get(name)` gives it (`name` in lower case; a repeated
+ * header's values joined with ", "), read from Node's own header object when the request came
+ * through @hono/node-server and repeats no header name (nearly always). Node has built that
+ * object already; `c.req.raw.headers` builds a WHATWG Headers object first, about 2 us a
+ * request. Node keeps only the first of some repeated headers (Authorization, Content-Type...),
+ * so a request that repeats a name is read through the WHATWG object, as before.
+ */
+export function requestHeader(c: Context, name: string): string | null {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming === undefined || repeatsAName(incoming)) return c.req.raw.headers.get(name);
+  const value = incoming.headers[name];
+  if (value === undefined) return null;
+  return typeof value === 'string' ? value : value.join(', ');
+}
+
+/** Node merges repeated names into one field: fewer fields than raw name/value pairs. */
+function repeatsAName(incoming: IncomingMessage): boolean {
+  let fields = 0;
+  for (const _ in incoming.headers) fields++;
+  return fields * 2 !== incoming.rawHeaders.length;
+}
 
 /** Whether a Content-Type header is JSON we accept. The exact common value skips the regex. */
 export function isJsonContentType(value: string | null): boolean {

@@ -5,6 +5,7 @@ import type { Context, Env, Hono } from 'hono';
 import {
   isJsonContentType,
   readJsonBody,
+  requestHeader,
   resolveRouteOptions,
   respond,
   sendBodyError,
@@ -102,10 +103,9 @@ const createChatCompletionResponses: ResponseContract = Object.freeze({
 function createChatCompletionRoute<E extends Env>(handlers: Handlers<E>, options: ResolvedRouteOptions): (c: Context<E>) => Promise<Response> {
   const check = options.validateResponses ? createChatCompletionResponses : undefined;
   return async function createChatCompletion(c: Context<E>): Promise<Response> {
-    const requestHeaders = c.req.raw.headers;
-    const params = { 'x-request-id': requestHeaders.get('x-request-id') ?? undefined, 'x-llm-no-degraded': requestHeaders.get('x-llm-no-degraded') ?? undefined };
+    const params = { 'x-request-id': requestHeader(c, 'x-request-id') ?? undefined, 'x-llm-no-degraded': requestHeader(c, 'x-llm-no-degraded') ?? undefined };
     if (!V.createChatCompletion_params(params)) return sendParamsError(c, V.createChatCompletion_params.errors);
-    const contentType = requestHeaders.get('content-type');
+    const contentType = requestHeader(c, 'content-type');
     if (!isJsonContentType(contentType)) return sendUnsupportedMediaType(c, contentType);
     const body = await readJsonBody(c);
     if (body instanceof Response) return body;
@@ -125,8 +125,7 @@ const listModelsResponses: ResponseContract = Object.freeze({
 function listModelsRoute<E extends Env>(handlers: Handlers<E>, options: ResolvedRouteOptions): (c: Context<E>) => Promise<Response> {
   const check = options.validateResponses ? listModelsResponses : undefined;
   return async function listModels(c: Context<E>): Promise<Response> {
-    const requestHeaders = c.req.raw.headers;
-    const params = { 'x-request-id': requestHeaders.get('x-request-id') ?? undefined };
+    const params = { 'x-request-id': requestHeader(c, 'x-request-id') ?? undefined };
     if (!V.listModels_params(params)) return sendParamsError(c, V.listModels_params.errors);
     const result: ListModelsResult = await handlers.listModels(c, { headers: params });
     return respond(c, result, check, options);
@@ -143,8 +142,7 @@ const getJobResponses: ResponseContract = Object.freeze({
 function getJobRoute<E extends Env>(handlers: Handlers<E>, options: ResolvedRouteOptions): (c: Context<E>) => Promise<Response> {
   const check = options.validateResponses ? getJobResponses : undefined;
   return async function getJob(c: Context<E>): Promise<Response> {
-    const requestHeaders = c.req.raw.headers;
-    const params = { job_id: c.req.param('job_id'), 'x-request-id': requestHeaders.get('x-request-id') ?? undefined };
+    const params = { job_id: c.req.param('job_id'), 'x-request-id': requestHeader(c, 'x-request-id') ?? undefined };
     if (!V.getJob_params(params)) return sendParamsError(c, V.getJob_params.errors);
     const result: GetJobResult = await handlers.getJob(c, { params: { job_id: params.job_id }, headers: { 'x-request-id': params['x-request-id'] } });
     return respond(c, result, check, options);

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { MiddlewareHandler } from 'hono';
 import { GatewayError } from '@llmgw/resilience';
+import { requestHeader } from '@llmgw/server';
 
 export interface BodyOptions {
   /** Largest accepted body in bytes (413 beyond). Default 1 MiB. */
@@ -24,7 +25,7 @@ export function boundedBody(options: BodyOptions = {}): MiddlewareHandler {
   const limit = options.limitBytes ?? DEFAULT_LIMIT_BYTES;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return async function boundedBodyMiddleware(c, next) {
-    const declared = Number(c.req.header('content-length') ?? NaN);
+    const declared = Number(requestHeader(c, 'content-length') ?? NaN);
     if (declared > limit) throw tooLarge(limit);
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
     const text = incoming ? await readIncoming(incoming, limit, timeoutMs) : await readWeb(c.req.raw, limit, timeoutMs);

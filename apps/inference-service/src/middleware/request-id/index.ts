@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { MiddlewareHandler } from 'hono';
+import { requestHeader } from '@llmgw/server';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -14,7 +15,7 @@ const VALID_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Echoes a valid caller `x-request-id` or makes one, and sets it on every answer. */
 export function requestId(): MiddlewareHandler {
   return async function requestIdMiddleware(c, next) {
-    const given = c.req.header('x-request-id');
+    const given = requestHeader(c, 'x-request-id');
     const id = given && VALID_ID.test(given) ? given : randomUUID().replaceAll('-', '');
     c.set('requestId', id);
     // On Node, on the Node response: Node merges it into whatever answer is written, and
