@@ -54,7 +54,7 @@ export function topFrames(file: string, root: string, limit = 25): { totalMs: nu
 }
 
 /** Groups frames by package or workspace folder, so the cost of each part shows. */
-function area(where: string, fn: string): string {
+export function area(where: string, fn: string): string {
   if (!where) return fn.startsWith('(') ? fn : '(native / V8 builtins)';
   if (where.startsWith('node:')) return where.split(':')[0] + ':' + where.split(':')[1]!.split('/')[0];
   const nm = where.lastIndexOf('node_modules/');
@@ -72,7 +72,7 @@ const sourceMaps = new Map<string, SourceMap | undefined>();
  * A frame's place in the sources: the service runs as a bundle (dist/main.mjs),
  * so its frames are mapped back through the bundle's source map; other files as they are.
  */
-function original(cf: ProfileNode['callFrame']): { file: string; line: number } {
+export function original(cf: Pick<ProfileNode['callFrame'], 'url' | 'lineNumber' | 'columnNumber'>): { file: string; line: number } {
   const file = cf.url.replace(/^file:\/\//, '');
   if (!file.endsWith('.mjs')) return { file, line: cf.lineNumber };
   if (!sourceMaps.has(file)) {
