@@ -62,6 +62,11 @@ export class SseUpstreamStream implements UpstreamStream, BodySink {
   /** Wakes the reader waiting for events or the body's end. */
   #wake: (() => void) | undefined;
   #used = false;
+  #touchQueued = false;
+  readonly #touch = (): void => {
+    this.#touchQueued = false;
+    this.#call.gotChunk();
+  };
 
   constructor(upstream: string, call: UpstreamCall, body: ResponseBody, decoder: StreamDecoder, rateLimit: () => RateLimitInfo | undefined) {
     this.#upstream = upstream;
@@ -116,7 +121,13 @@ export class SseUpstreamStream implements UpstreamStream, BodySink {
   data(chunk: Buffer): void {
     if (this.#terminated || this.#outcome !== undefined) return; // the trailer is only read, so the connection can be reused
     const call = this.#call;
-    call.gotChunk();
+    // The idle timer is refreshed once per socket read, after all of its chunks (undici hands
+    // them over one by one, synchronously; a provider sends one per token): the same moment to
+    // within the read's processing, for one refresh instead of one per token (~50 ns each).
+    if (!this.#touchQueued) {
+      this.#touchQueued = true;
+      queueMicrotask(this.#touch);
+    }
     const parser = this.#parser;
     const queue = this.#queue;
     const before = queue.length;
