@@ -35,6 +35,37 @@ const plainName = fc.oneof(fc.string().filter((s) => JSON.stringify(s) === `"${s
 /** Any name: escaped ones are left to the full parse. */
 const anyName = fc.oneof(plainName, fc.string({ unit: 'binary' }));
 
+/** A choice with `logprobs: null` before or after the finish reason, or none: the orders servers send. */
+function choiceOf(delta: object, finish: string | null, logprobs: 'none' | 'before' | 'after'): object {
+  if (logprobs === 'before') return { index: 0, delta, logprobs: null, finish_reason: finish };
+  if (logprobs === 'after') return { index: 0, delta, finish_reason: finish, logprobs: null };
+  return { index: 0, delta, finish_reason: finish };
+}
+
+interface ChunkFields {
+  id: string;
+  created: number;
+  model: string;
+  serviceTier: string | undefined;
+  fingerprint: string | undefined;
+  obfuscation: string | undefined;
+}
+
+/** A chunk in OpenAI's field order (fields left undefined are left out, as JSON.stringify does). */
+function chunkJson(c: ChunkFields, choices: object[], usage: object | null | undefined): string {
+  return JSON.stringify({
+    id: c.id,
+    object: 'chat.completion.chunk',
+    created: c.created,
+    model: c.model,
+    service_tier: c.serviceTier,
+    system_fingerprint: c.fingerprint,
+    choices,
+    usage,
+    obfuscation: c.obfuscation,
+  });
+}
+
 /** Chunks as OpenAI and OpenAI-compatible servers serialise them, in their field orders. */
 const chunkWith = (name: fc.Arbitrary<string>) => fc
   .record({
@@ -48,35 +79,20 @@ const chunkWith = (name: fc.Arbitrary<string>) => fc
     usage: fc.boolean(),
     obfuscation: fc.option(name, { nil: undefined }),
   })
-  .map((c) => {
-    const choice = c.logprobs === 'before'
-      ? { index: 0, delta: { content: c.content }, logprobs: null, finish_reason: null }
-      : c.logprobs === 'after'
-        ? { index: 0, delta: { content: c.content }, finish_reason: null, logprobs: null }
-        : { index: 0, delta: { content: c.content }, finish_reason: null };
-    return JSON.stringify({
-      id: c.id,
-      object: 'chat.completion.chunk',
-      created: c.created,
-      model: c.model,
-      service_tier: c.serviceTier,
-      system_fingerprint: c.fingerprint,
-      choices: [choice],
-      usage: c.usage ? null : undefined,
-      obfuscation: c.obfuscation,
-    });
-  });
+  .map((c) => chunkJson(c, [choiceOf({ content: c.content }, null, c.logprobs)], c.usage ? null : undefined));
 const chunk = chunkWith(plainName);
 
-/** A chunk with one character inserted, removed or replaced somewhere. */
-const mutated = fc
-  .tuple(chunkWith(anyName), fc.nat(), fc.constantFrom('insert', 'delete', 'replace'), fc.constantFrom('"', '\\', '}', ']', ',', ' ', '0', 'a', '\n', '\u0001', ':', '{'))
-  .map(([s, at, op, ch]) => {
+/** Chunks with one character inserted, removed or replaced somewhere. */
+function mutationsOf(chunks: fc.Arbitrary<string>, characters: string[]): fc.Arbitrary<string> {
+  return fc.tuple(chunks, fc.nat(), fc.constantFrom('insert', 'delete', 'replace'), fc.constantFrom(...characters)).map(([s, at, op, ch]) => {
     const i = at % (s.length + 1);
     if (op === 'insert') return s.slice(0, i) + ch + s.slice(i);
     if (op === 'delete') return s.slice(0, i) + s.slice(i + 1);
     return s.slice(0, i) + ch + s.slice(i + 1);
   });
+}
+
+const mutated = mutationsOf(chunkWith(anyName), ['"', '\\', '}', ']', ',', ' ', '0', 'a', '\n', '\u0001', ':', '{']);
 
 function agreesWithJsonParse(data: string): void {
   const fast = contentDeltaOf(data);
@@ -176,34 +192,12 @@ const otherChunkWith = (name: fc.Arbitrary<string>) => fc
   })
   .map((c) => {
     const delta = c.kind === 'finish' ? {} : c.refusal ? { role: 'assistant', content: c.content, refusal: null } : { role: 'assistant', content: c.content };
-    const finish = c.kind === 'first' ? null : c.finish;
-    const choice = c.logprobs === 'before'
-      ? { index: 0, delta, logprobs: null, finish_reason: finish }
-      : c.logprobs === 'after'
-        ? { index: 0, delta, finish_reason: finish, logprobs: null }
-        : { index: 0, delta, finish_reason: finish };
+    const choice = choiceOf(delta, c.kind === 'first' ? null : c.finish, c.logprobs);
     const usage = { prompt_tokens: c.prompt, completion_tokens: c.completion, total_tokens: c.prompt + c.completion, prompt_tokens_details: c.promptDetails, completion_tokens_details: c.completionDetails };
-    return JSON.stringify({
-      id: c.id,
-      object: 'chat.completion.chunk',
-      created: c.created,
-      model: c.model,
-      service_tier: c.serviceTier,
-      system_fingerprint: c.fingerprint,
-      choices: c.kind === 'usage' ? [] : [choice],
-      usage: c.kind === 'usage' ? usage : c.usageNull ? null : undefined,
-      obfuscation: c.obfuscation,
-    });
+    return chunkJson(c, c.kind === 'usage' ? [] : [choice], c.kind === 'usage' ? usage : c.usageNull ? null : undefined);
   });
 
-const mutatedOther = fc
-  .tuple(otherChunkWith(anyName), fc.nat(), fc.constantFrom('insert', 'delete', 'replace'), fc.constantFrom('"', '\\', '}', ']', '[', ',', ' ', '0', '1', '-', '.', 'e', 'a', '\n', '\u0001', ':', '{'))
-  .map(([s, at, op, ch]) => {
-    const i = at % (s.length + 1);
-    if (op === 'insert') return s.slice(0, i) + ch + s.slice(i);
-    if (op === 'delete') return s.slice(0, i) + s.slice(i + 1);
-    return s.slice(0, i) + ch + s.slice(i + 1);
-  });
+const mutatedOther = mutationsOf(otherChunkWith(anyName), ['"', '\\', '}', ']', '[', ',', ' ', '0', '1', '-', '.', 'e', 'a', '\n', '\u0001', ':', '{']);
 
 function otherAgreesWithJsonParse(data: string): void {
   const fast = otherChunkOf(data);
