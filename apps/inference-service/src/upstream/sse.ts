@@ -128,21 +128,28 @@ export class SseParser {
       this.#dispatch();
       return;
     }
-    const first = text.charCodeAt(start);
-    if (first === COLON) return; // comment / keep-alive
-    // Field name up to the first colon; the value skips one optional space.
-    let colon = text.indexOf(':', start);
-    if (colon === -1 || colon > end) colon = end;
-    let valueStart = colon < end ? colon + 1 : end;
-    if (valueStart < end && text.charCodeAt(valueStart) === SPACE) valueStart++;
-    const nameLen = colon - start;
-    if (nameLen === 4 && text.startsWith('data', start)) {
-      const value = text.slice(valueStart, end);
+    if (text.charCodeAt(start) === COLON) return; // comment / keep-alive
+    // Only `data` and `event` are read: the name must be followed by the colon or end the line.
+    // (No search for the colon: in a line without one it would run on into the next lines.)
+    if (this.#isField(text, start, end, 'data')) {
+      const value = this.#value(text, start + 4, end);
       this.#pendingData = this.#pendingData === undefined ? value : `${this.#pendingData}\n${value}`;
       if (this.#pendingData.length > this.#max) throw new SseLimitError(this.#max);
-    } else if (nameLen === 5 && text.startsWith('event', start)) {
-      this.#pendingType = text.slice(valueStart, end);
+    } else if (this.#isField(text, start, end, 'event')) {
+      this.#pendingType = this.#value(text, start + 5, end);
     }
+  }
+
+  #isField(text: string, start: number, end: number, name: string): boolean {
+    const after = start + name.length;
+    return after <= end && text.startsWith(name, start) && (after === end || text.charCodeAt(after) === COLON);
+  }
+
+  /** The value after a field name ending at `nameEnd`: past the colon and one optional space. */
+  #value(text: string, nameEnd: number, end: number): string {
+    let valueStart = nameEnd < end ? nameEnd + 1 : end;
+    if (valueStart < end && text.charCodeAt(valueStart) === SPACE) valueStart++;
+    return text.slice(valueStart, end);
   }
 
   #dispatch(): void {
