@@ -41,17 +41,22 @@ export function createAdmission(options: AdmissionOptions) {
    * Synchronous when the store is (the in-memory ones), a promise when it is not (Redis).
    */
   function guarded<T>(store: string, fn: () => MaybePromise<T>, fallback: T): MaybePromise<Guarded<T>> {
-    const failed = (err: unknown): Guarded<T> => {
-      options.reportStoreError(store, err);
-      return { value: fallback, failed: true };
-    };
     let value: MaybePromise<T>;
     try {
       value = fn();
     } catch (err) {
-      return failed(err);
+      return failed(store, err, fallback);
     }
-    return isPromise(value) ? value.then((v) => ({ value: v, failed: false }), failed) : { value, failed: false };
+    if (!isPromise(value)) return { value, failed: false };
+    return value.then(
+      (v) => ({ value: v, failed: false }),
+      (err: unknown) => failed(store, err, fallback),
+    );
+  }
+
+  function failed<T>(store: string, err: unknown, fallback: T): Guarded<T> {
+    options.reportStoreError(store, err);
+    return { value: fallback, failed: true };
   }
 
   function storeDown(): GatewayError {
