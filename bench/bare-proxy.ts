@@ -31,6 +31,7 @@ function forwardable(headers: IncomingHttpHeaders | Record<string, string | stri
   return out;
 }
 
+/** The request body whole. Written out rather than stream/consumers' `buffer()`, which reads through an async iterator: the floor should not pay for one. */
 function readAll(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
