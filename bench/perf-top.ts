@@ -18,8 +18,11 @@ import { area, original } from './lib/profile.ts';
 const { values } = parseArgs({ options: { limit: { type: 'string', default: '30' }, thread: { type: 'string', default: 'MainThread' } } });
 const ROOT = new URL('..', import.meta.url).pathname;
 
-/** `JS:*'name file:///path/x.mjs:LINE:COL+0x1f (...)` or `JS:~name node:internal/x:LINE:COL` as perf names JIT code. */
-const JS_FRAME = /\sJS:[*~^+]?'?(\S*) (file:\/\/\/\S+?|node:\S+?):(\d+):(\d+)/;
+/**
+ * `JS:*'name file:///path/x.mjs:LINE:COL+0x1f (...)` (ES modules), `JS:*'name /path/x.js:LINE:COL` (CommonJS,
+ * such as undici outside a bundle) or `JS:~name node:internal/x:LINE:COL`, as perf names JIT code.
+ */
+const JS_FRAME = /\sJS:[*~^+]?'?(\S*) (file:\/\/\/\S+?|node:\S+?|\/\S+?):(\d+):(\d+)/;
 
 function frameOf(line: string): { name: string; where: string } | undefined {
   const m = JS_FRAME.exec(line);
