@@ -1,10 +1,11 @@
 import { validators } from '@llmgw/contract';
 import type { Scenario } from '@llmgw/simulator';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultRoutes } from '../registry/registry.ts';
 import type { RoutesFile } from '../registry/routes-file.ts';
 import { startLoopbackUpstream, type LoopbackUpstream } from '../testing/loopback-upstream.ts';
 import { ask, readSse, startStack, type Stack, type StackOptions } from '../testing/stack.ts';
+import { UpstreamCall } from '../upstream/http.ts';
 
 let stack: Stack | undefined;
 afterEach(async () => {
@@ -299,6 +300,22 @@ describe('streaming never passes off a truncated answer', () => {
     expect(text(events)).toBe(plain.choices[0].message.content);
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
     expect(metrics).toMatch(/llm_stream_malformed_chunks_total\{model="gpt-4o-mini"\} 1/);
+  });
+
+  it('a finished stream stops its upstream call at once: no clock left to fire on a complete answer', async () => {
+    const end = vi.spyOn(UpstreamCall.prototype, 'end');
+    const fail = vi.spyOn(UpstreamCall.prototype, 'fail');
+    try {
+      const s = await withStack({ rules: [] });
+      const events = await readSse(await s.chat(ask('settle', { stream: true })));
+      expect(events.at(-1)).toBe('[DONE]');
+      // The idle and total timers, and the hold on the caller's signal, go with `end`.
+      expect(end).toHaveBeenCalled();
+      expect(fail).not.toHaveBeenCalled();
+    } finally {
+      end.mockRestore();
+      fail.mockRestore();
+    }
   });
 
   it('finishes a stream that ended without [DONE]', async () => {

@@ -210,6 +210,10 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
         } else if (event.type === 'malformed') {
           ctx.telemetry.malformedChunk(candidate.name);
         } else {
+          // The answer is complete: stop the call's clocks and drain the trailer now. A streaming
+          // caller stops reading at the finish and never resumes this generator, so the `finally`
+          // below would not run, and the idle timer would fire on a finished answer much later.
+          stream.cancel();
           yield {
             type: 'finish',
             finishReason: event.finishReason,

@@ -93,9 +93,10 @@ export class SseUpstreamStream implements UpstreamStream, BodySink {
   }
 
   cancel(): void {
-    // After a complete answer there is nothing to cancel, only the reading to finish.
-    // (A streaming caller stops at the finish and cancels without returning the iterator.)
-    if (this.#complete) {
+    // After a complete answer there is nothing to cancel, only the reading to finish; once the
+    // body is over, only the call's clocks to stop. (A streaming caller stops at the finish
+    // and cancels without returning the iterator.)
+    if (this.#complete || this.#outcome !== undefined) {
       this.#settle();
       return;
     }
