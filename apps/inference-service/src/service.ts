@@ -279,7 +279,7 @@ export function createService(options: ServiceOptions): Service {
         body: { object: 'list', data: registry.list().map((r) => ({ id: r.name, object: 'model' as const, created, owned_by: r.upstream })) },
       };
     },
-    async getJob(_c, input) {
+    async getJob(c, input) {
       let job: Awaited<ReturnType<typeof jobs.get>>;
       try {
         job = await jobs.get(input.params.job_id);
@@ -291,7 +291,9 @@ export function createService(options: ServiceOptions): Service {
           headers: { 'retry-after': '1' },
         };
       }
-      if (!job) {
+      // A job is its creator's: another key is told what it would be told for an unknown id
+      // (job ids are hard to guess, but they travel in URLs and logs).
+      if (!job || job.payload.keyId !== c.get('caller').id) {
         return { status: 404, body: new GatewayError({ code: 'job_not_found', param: 'job_id', message: `No job '${input.params.job_id}' (unknown, or its result expired).` }).toEnvelope() };
       }
       return {

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatJobPayload } from '../chat/handler.ts';
 import type { CompletionBody } from '../chat/wire.ts';
 import { memoryJobQueue } from '../stores/memory/job-queue.ts';
-import { TEST_KEY, ask, fastAgreement, readSse, startStack, type Stack, type StackOptions } from '../testing/stack.ts';
+import { OTHER_KEY, TEST_KEY, ask, fastAgreement, readSse, startStack, type Stack, type StackOptions } from '../testing/stack.ts';
 
 const ALL_DOWN: Scenario = { rules: [{ model: '*', kind: 'outage' }] };
 const HOTLINE = agreement.fallback.rules.find((r) => r.name === 'price-hotline')!.template;
@@ -144,6 +144,11 @@ describe('async', () => {
     expect(accepted.id).toMatch(/^job_/);
     expect(res.headers.get('location')).toBe(`/v1/jobs/${accepted.id}`);
     expect(accepted.location).toBe(res.headers.get('location'));
+
+    // Only the key that made the job may read it; another gets what an unknown id gets.
+    const foreign = await fetch(`${s.url}${accepted.location}`, { headers: { authorization: `Bearer ${OTHER_KEY}` } });
+    expect(foreign.status).toBe(404);
+    expect((await foreign.json()).error.code).toBe('job_not_found');
 
     s.sim.setScenario({ rules: [] });
     const deadline = Date.now() + 8000;
