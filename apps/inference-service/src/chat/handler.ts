@@ -1,5 +1,5 @@
 import { GatewayError } from '@llmgw/resilience';
-import { compileCacheKey, hashOf } from '../fallback/cache-key.ts';
+import { cacheScope, compileCacheKey, hashOf } from '../fallback/cache-key.ts';
 import { runDegraded, type DegradedDeps, type DegradedStrategy } from '../fallback/degraded.ts';
 import type { AdmissionControl } from '../policies/admission.ts';
 import { isPromise, type ResponseCacheStore } from '../stores/types.ts';
@@ -161,7 +161,12 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     const degradedSteps = route.fallback.filter((s): s is { strategy: DegradedStrategy } => s.strategy !== 'alternative_model').map((s) => s.strategy);
     const question = lastUserText(messages);
     const cacheKey = degradedSteps.includes('cache')
-      ? cacheKeyOf(question, () => hashOf(JSON.stringify([body.model, messages])), output.kind === 'json' ? output.schemaHash : undefined)
+      ? cacheKeyOf(
+          cacheScope(caller.keyId, instructionsOf(messages)),
+          question,
+          () => hashOf(JSON.stringify([body.model, messages])),
+          output.kind === 'json' ? output.schemaHash : undefined,
+        )
       : undefined;
     const id = `chatcmpl-${call.requestId}`;
 
@@ -360,6 +365,13 @@ function bufferedStream(
 
 function includeUsage(body: ChatRequestBody): boolean {
   return body.stream_options?.include_usage === true;
+}
+
+/** The system instructions, in order (they scope the fallback cache). */
+function instructionsOf(messages: ReturnType<typeof toUpstreamMessages>): string[] {
+  const out: string[] = [];
+  for (const m of messages) if (m.role === 'system') out.push(m.content);
+  return out;
 }
 
 function lastUserText(messages: ReturnType<typeof toUpstreamMessages>): string {

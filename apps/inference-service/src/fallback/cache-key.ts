@@ -6,16 +6,29 @@ import { hash } from 'node:crypto';
  * article's `faq:{question[:50]}`, where `question` is the last user message,
  * normalized (trimmed, lower-cased, whitespace collapsed). Structured requests
  * add the schema's hash, so a text answer never serves a JSON request.
+ * Every key starts with its `scope` (see `cacheScope`): the template says which
+ * questions are the same, never whose answers may be shared.
  */
-export function compileCacheKey(template: string): (question: string, requestHash: () => string, schemaHash?: string) => string {
+export function compileCacheKey(template: string): (scope: string, question: string, requestHash: () => string, schemaHash?: string) => string {
   const suffix = (schemaHash?: string) => (schemaHash ? `:schema:${schemaHash}` : '');
   // The request hash is a thunk: only the request-hash template pays for hashing the whole request.
-  if (template === 'request-hash') return (_q, requestHash, schemaHash) => `req:${requestHash()}${suffix(schemaHash)}`;
+  if (template === 'request-hash') return (scope, _q, requestHash, schemaHash) => `${scope}|req:${requestHash()}${suffix(schemaHash)}`;
   const m = /^(.*)\{question(?:\[:(\d+)\])?\}(.*)$/.exec(template);
   if (!m) throw new Error(`fallback.cache.key: unsupported template '${template}' (use 'request-hash' or a text with {question} or {question[:N]})`);
   const [, before = '', limit, after = ''] = m;
   const max = limit ? Number(limit) : Infinity;
-  return (question, _hash, schemaHash) => `${before}${normalizedPrefix(question, max)}${after}${suffix(schemaHash)}`;
+  return (scope, question, _hash, schemaHash) => `${scope}|${before}${normalizedPrefix(question, max)}${after}${suffix(schemaHash)}`;
+}
+
+/**
+ * Whom a cached answer may serve: callers with the same API key id (an answer
+ * never crosses tenants: it may quote their data), and the same system
+ * instructions (they shape the answer as much as the question does). The id is
+ * length-prefixed so no id can pass for another id followed by instructions.
+ */
+export function cacheScope(keyId: string, instructions: readonly string[]): string {
+  const key = `key:${keyId.length}:${keyId}`;
+  return instructions.length === 0 ? key : `${key}|sys:${hashOf(JSON.stringify(instructions))}`;
 }
 
 export function normalize(text: string): string {

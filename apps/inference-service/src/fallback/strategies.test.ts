@@ -108,6 +108,20 @@ describe('cache', () => {
     await expectDegraded(await s.chat(ask(`  what ARE your\topening   hours on SUNDAY?\n`)), 'cache', 'gpt-4o-mini', first.choices[0].message.content);
   });
 
+  it("another API key, or other system instructions, never get an answer cached for someone else", async () => {
+    const s = await withStack({ rules: [] });
+    const tenant = (code: string) => ({ ...ask('What is my secret code?'), messages: [{ role: 'system', content: `The customer's code is ${code}.` }, { role: 'user', content: 'What is my secret code?' }] });
+    await s.chat(tenant('1111'));
+    s.sim.setScenario(ALL_DOWN);
+    // Next in gpt-4o-mini's chain after cache is async: a job, not the other tenant's answer.
+    const otherKey = await s.chat(tenant('1111'), { key: OTHER_KEY });
+    expect(otherKey.headers.get('x-llm-fallback')).toBe('async');
+    const otherInstructions = await s.chat(tenant('2222'));
+    expect(otherInstructions.headers.get('x-llm-fallback')).toBe('async');
+    // The same key with the same instructions is served from the cache.
+    expect((await s.chat(tenant('1111'))).headers.get('x-llm-fallback')).toBe('cache');
+  });
+
   it('a streamed request gets the cached answer as SSE, never a job', async () => {
     const s = await withStack({ rules: [] });
     const first = await (await s.chat(ask(QUESTION))).json();

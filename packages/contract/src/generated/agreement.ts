@@ -48,7 +48,7 @@ export interface Agreement {
     readonly cache: {
       readonly ttlMs: number;
       readonly maxEntries: number;
-      /** 'request-hash' or a template such as 'faq:{question[:50]}'. */
+      /** 'request-hash' or a template such as 'faq:{question[:50]}'. It says which questions are the same; every key is also scoped by the caller's API key id and the request's system instructions, so an answer is never served to another tenant or persona. */
       readonly key: string;
     };
     readonly async: {
