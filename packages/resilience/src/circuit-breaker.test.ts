@@ -150,6 +150,26 @@ describe('CircuitBreaker', () => {
     expect(breaker.canAttempt()).toBe(true);
   });
 
+  it('a call turned away before the upstream (full bulkhead, another breaker) decides nothing', async () => {
+    const rejected = () => new GatewayError({ code: 'bulkhead_rejected', kind: 'bulkhead', status: 503, message: 'full' });
+    const otherOpen = () => new GatewayError({ code: 'circuit_open', kind: 'circuit_open', status: 503, message: 'open' });
+    // Closed: it neither resets nor adds to the run of failures.
+    const closed = new CircuitBreaker({ consecutiveFailures: 3, failureRatio: false });
+    await failTimes(closed, 2);
+    await failTimes(closed, 1, rejected);
+    await failTimes(closed, 1, otherOpen);
+    expect(closed.toJSON()).toEqual({ state: 'closed', consecutiveFailures: 2 });
+    await failTimes(closed, 1);
+    expect(closed.state).toBe('open');
+    // Half-open: the probe slot is freed, and the breaker is not closed on its strength.
+    const halfOpen = new CircuitBreaker({ failureRatio: false, halfOpenAfterMs: 1000, halfOpenMaxProbes: 1 });
+    await failTimes(halfOpen, 5);
+    vi.advanceTimersByTime(1000);
+    await failTimes(halfOpen, 1, rejected);
+    expect(halfOpen.state).toBe('half-open');
+    expect(halfOpen.canAttempt()).toBe(true);
+  });
+
   it('serialises and restores its state', async () => {
     const breaker = new CircuitBreaker({ failureRatio: false, halfOpenAfterMs: 60_000 });
     await failTimes(breaker, 5);

@@ -10,16 +10,21 @@
  * Only failures that say the upstream is unhealthy count
  * (`countsAsUpstreamFailure`: 5xx, timeouts, network; not 4xx, not 429).
  * Other errors prove the upstream answered, so they count as health.
- * A caller's abort says nothing about the upstream and is ignored.
+ * A caller's abort, and a call turned away on our side before it reached the
+ * upstream (a full bulkhead, another breaker), say nothing about the upstream
+ * and are ignored.
  *
  * State is a serialisable union (`toJSON()` / `initialState`): the seam for a
  * breaker shared between instances.
  */
 import { countsAsUpstreamFailure } from './classify.ts';
-import { GatewayError, isAbortLike, isGatewayError } from './errors.ts';
+import { GatewayError, isAbortLike, isGatewayError, type GatewayErrorKind } from './errors.ts';
 import { EventEmitter } from './events.ts';
 import { toContext, type ExecuteOptions, type Policy, type PolicyFn } from './policy.ts';
 import { RollingCounter } from './rolling-window.ts';
+
+/** Errors raised on our side of the call: neither a success nor a failure of the upstream. */
+const NOT_FROM_UPSTREAM: ReadonlySet<GatewayErrorKind> = new Set<GatewayErrorKind>(['aborted', 'bulkhead', 'circuit_open']);
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
@@ -197,8 +202,9 @@ export class CircuitBreaker implements Policy {
   }
 
   #settleError(permit: number, error: unknown): void {
-    if (isAbortLike(error) || (isGatewayError(error) && error.kind === 'aborted')) {
-      // The caller left; the upstream told us nothing. Free the probe slot only.
+    if (isAbortLike(error) || (isGatewayError(error) && NOT_FROM_UPSTREAM.has(error.kind))) {
+      // The caller left, or the call was turned away before it reached the upstream (a full
+      // bulkhead, another breaker): the upstream told us nothing. Free the probe slot only.
       if (permit === this.#generation && this.#state === 'half-open') this.#probes--;
       return;
     }
