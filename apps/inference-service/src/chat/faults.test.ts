@@ -254,6 +254,8 @@ describe('streaming never passes off a truncated answer', () => {
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
     expect(metrics).toMatch(/llm_failed_attempt_tokens_total\{model="gpt-4o-mini"\} [1-9]/);
     expect(metrics).not.toMatch(/llm_tokens_used_total\{model="gpt-4o-mini",type="completion"\}/);
+    // A failover mid-stream is a fallback like one before the first token, counted once.
+    expect(metrics).toMatch(/llm_fallbacks_total\{strategy="alternative_model"\} 1\n/);
   });
 
   it('a stalled stream continues elsewhere after the idle timeout', async () => {

@@ -272,7 +272,9 @@ export function createChatHandler(deps: ChatHandlerDeps) {
       c === input.candidates[0] ? undefined : { strategy: 'alternative_model', degraded: false };
     encoder.answeringModel(firstCandidate.requested, markerFor(firstCandidate));
     const initialFallback = markerFor(firstCandidate);
-    if (initialFallback) deps.onFallback('alternative_model');
+    // Counted once per answer, whether the failover came before the first token or mid-stream.
+    let fallbackCounted = initialFallback !== undefined;
+    if (fallbackCounted) deps.onFallback('alternative_model');
     let pending: StreamOut | undefined = first.value;
     let closed = false;
 
@@ -286,6 +288,10 @@ export function createChatHandler(deps: ChatHandlerDeps) {
           pending = undefined;
           if (!event) return;
           encoder.answeringModel(event.candidate.requested, markerFor(event.candidate));
+          if (!fallbackCounted && event.candidate !== input.candidates[0]) {
+            fallbackCounted = true;
+            deps.onFallback('alternative_model');
+          }
           if (event.type === 'delta') {
             controller.enqueue(encoder.delta(event.content));
             return;
