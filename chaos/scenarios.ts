@@ -105,7 +105,7 @@ export const SCENARIOS: ChaosScenario[] = [
   },
   {
     name: 'malformed-chunk',
-    what: '20 % of streams: a non-JSON data line after 3 chunks',
+    what: '20 % of streams: a damaged chunk (JSON cut off inside its content) after 3 chunks',
     request: 'stream',
     rules: [rule({ model: '*', kind: 'malformed_chunk', after_chunks: 3, probability: 0.2 })],
   },

@@ -293,13 +293,28 @@ describe('streaming never passes off a truncated answer', () => {
     expect(last.error.message).toMatch(/continuing elsewhere failed/);
   });
 
-  it('skips a malformed chunk and counts it', async () => {
-    const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind: 'malformed_chunk', after_chunks: 2 }] });
+  it('skips a data line that is not JSON and counts it', async () => {
+    const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind: 'malformed_chunk', after_chunks: 2, payload: 'keep-alive' }] });
     const events = await readSse(await s.chat(ask('garbled', { stream: true })));
     expect(events.at(-1)).toBe('[DONE]');
     s.sim.setScenario({ rules: [] });
     const plain = await (await s.chat(ask('garbled'))).json();
     expect(text(events)).toBe(plain.choices[0].message.content);
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toMatch(/llm_stream_malformed_chunks_total\{model="gpt-4o-mini"\} 1/);
+  });
+
+  it.each([true, false])('a damaged chunk loses text: never passed off as complete (stream: %s), the answer goes on from before it', async (stream) => {
+    const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind: 'malformed_chunk', after_chunks: 2, attempts: { first: 1 } }] });
+    const res = await s.chat(ask('garbled', { stream }));
+    expect(res.status).toBe(200);
+    if (stream) expect((await readSse(res)).at(-1)).toBe('[DONE]');
+    else expect((await res.json()).choices[0].finish_reason).toBe('stop');
+    // The damaged attempt, then one that continues it from the partial answer (streamed: the
+    // caller already has that text) or starts over (not streamed: nothing was sent yet).
+    const tries = attempts(s, 'gpt-4o-mini');
+    expect(tries).toHaveLength(2);
+    expect(tries[1]!.lastMessageRole).toBe(stream ? 'assistant' : 'user');
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
     expect(metrics).toMatch(/llm_stream_malformed_chunks_total\{model="gpt-4o-mini"\} 1/);
   });

@@ -9,7 +9,7 @@
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '@llmgw/resilience';
 import { completeExchange, header, httpError, invalidBody, streamExchange, type Exchange, type ResponseHeaders } from './http.ts';
-import { MALFORMED, inBandError, type StreamDecoder } from './stream.ts';
+import { MALFORMED, inBandError, unparsedChunk, type StreamDecoder } from './stream.ts';
 import { jsonInstruction } from './structured.ts';
 import type {
   CallOptions,
@@ -215,7 +215,7 @@ class AnthropicStreamDecoder implements StreamDecoder {
     try {
       ev = JSON.parse(data) as AnthropicEvent;
     } catch {
-      out.push(MALFORMED);
+      unparsedChunk(this.#upstream, data, out);
       return false;
     }
     if (ev === null || typeof ev !== 'object') {

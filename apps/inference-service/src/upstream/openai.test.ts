@@ -219,13 +219,27 @@ describe('OpenAI adapter: errors', () => {
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
-  it('a malformed chunk yields a malformed event and the stream goes on to its finish', async () => {
-    sim.setScenario({ rules: [{ model: '*', kind: 'malformed_chunk', after_chunks: 1 }] });
+  it('a data line that is not JSON yields a malformed event and the stream goes on to its finish', async () => {
+    sim.setScenario({ rules: [{ model: '*', kind: 'malformed_chunk', after_chunks: 1, payload: 'keep-alive' }] });
     const events = await collect(await provider.stream(request(), opts()));
     const kinds = events.map((e) => e.type);
     expect(kinds[1]).toBe('malformed');
     expect(kinds.at(-1)).toBe('finish');
     expect(kinds.filter((k) => k === 'delta').length).toBeGreaterThan(1);
+  });
+
+  it('a damaged chunk (JSON that does not parse) is counted, then breaks the stream as truncated: its text is lost', async () => {
+    // The simulator's default: a content chunk cut off inside its content.
+    sim.setScenario({ rules: [{ model: '*', kind: 'malformed_chunk', after_chunks: 1 }] });
+    const seen: UpstreamStreamEvent[] = [];
+    const error = await failure(
+      (async () => {
+        for await (const e of await provider.stream(request(), opts())) seen.push(e);
+      })(),
+    );
+    expect(error).toMatchObject({ code: 'stream_interrupted', kind: 'stream_truncated', retryable: true });
+    expect(error.message).toMatch(/damaged chunk/);
+    expect(seen.map((e) => e.type)).toEqual(['delta', 'malformed']);
   });
 
   it('a stream without [DONE] still finishes normally', async () => {

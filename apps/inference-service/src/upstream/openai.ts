@@ -10,7 +10,7 @@ import type { Dispatcher } from 'undici';
 import { GatewayError, parseDuration } from '@llmgw/resilience';
 import { completeExchange, header, httpError, invalidBody, streamExchange, type Exchange, type ResponseHeaders } from './http.ts';
 import { contentDeltaOf, otherChunkOf } from './openai-chunk.ts';
-import { MALFORMED, inBandError, type StreamDecoder } from './stream.ts';
+import { MALFORMED, inBandError, unparsedChunk, type StreamDecoder } from './stream.ts';
 import { jsonInstruction, withInstruction } from './structured.ts';
 import type {
   CallOptions,
@@ -246,7 +246,7 @@ class OpenAiStreamDecoder implements StreamDecoder {
       try {
         chunk = JSON.parse(data) as OpenAiChunk;
       } catch {
-        out.push(MALFORMED);
+        unparsedChunk(this.#upstream, data, out);
         return false;
       }
     }

@@ -286,6 +286,27 @@ function oversizedEvent(upstream: string, error: SseLimitError): GatewayError {
   });
 }
 
+/**
+ * What a decoder does with a `data:` payload that does not parse. Noise (a line that is not
+ * JSON at all, such as a provider's keep-alive text) is skipped and counted: the MALFORMED
+ * event. A payload that starts like a JSON document was a chunk, damaged: the text it carried
+ * is lost, so the answer cannot be passed off as complete. It is counted, then the stream
+ * breaks as truncated (retried or continued from the partial answer, like a cut stream).
+ */
+export function unparsedChunk(upstream: string, data: string, out: UpstreamStreamEvent[]): void {
+  out.push(MALFORMED);
+  if (DAMAGED_CHUNK.test(data)) {
+    throw new GatewayError({
+      code: 'stream_interrupted',
+      message: `Upstream "${upstream}" sent a damaged chunk (JSON that does not parse): part of the answer may be lost`,
+      kind: 'stream_truncated',
+      retryable: true,
+    });
+  }
+}
+
+const DAMAGED_CHUNK = /^\s*[{[]/;
+
 /** An in-band error event (`{"error": {...}}`) as a GatewayError for the decoders. */
 export function inBandError(upstream: string, error: unknown): GatewayError {
   if (isGatewayError(error)) return error;
