@@ -7,7 +7,7 @@ import { toUpstreamMessages, type ApiMessage, type TokenUsage } from '../upstrea
 import { candidatesFor, toUpstreamRequest } from './request.ts';
 import type { AttemptContext, AttemptTracer } from './attempts.ts';
 import type { Candidate } from './candidates.ts';
-import { completeAnswer, streamAnswer, type Answer, type SessionDeps, type StreamOut } from './session.ts';
+import { completeAnswer, estimateUsage, streamAnswer, type Answer, type SessionDeps, type StreamOut } from './session.ts';
 import type { OutputSpec, StructuredOutput } from './structured-output.ts';
 import type { ChatTelemetry } from './telemetry.ts';
 import { ChunkEncoder, completionBody, type CompletionBody, type FallbackInfo } from './wire.ts';
@@ -174,6 +174,12 @@ export function createChatHandler(deps: ChatHandlerDeps) {
       deps.onTokens(candidate, usage);
       void deps.admission.settle(caller.keyId, estimate, usage.promptTokens + usage.completionTokens);
     };
+    // A stream that ends before its finish (the caller left, or it broke after partial output)
+    // still spent the prompt and what was delivered: the budget is charged for them. Otherwise a
+    // client that disconnects before each finish would spend without limit.
+    const chargeDelivered = (completionChars: number) => {
+      void deps.admission.settle(caller.keyId, estimate, estimateUsage(messages, '').promptTokens + Math.ceil(completionChars / 4));
+    };
     const remember = (answer: Answer) => {
       if (!cacheKey || answer.finishReason !== 'stop') return;
       deps.cache
@@ -215,7 +221,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
       return { status: 200, body: completionBody(id, outcome.model, outcome.content, 'stop', usage, fallback), headers: h };
     };
 
-    if (body.stream && output.kind === 'text') return streamed(call, id, input, ctx, headers, settle, degrade);
+    if (body.stream && output.kind === 'text') return streamed(call, id, input, ctx, headers, settle, chargeDelivered, degrade);
 
     let answer: Answer;
     try {
@@ -255,6 +261,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     ctx: AttemptContext,
     headers: Record<string, string>,
     settle: (usage: TokenUsage, candidate: string) => void,
+    chargeDelivered: (completionChars: number) => void,
     degrade: (error: GatewayError) => Promise<ChatResult>,
   ): Promise<ChatResult> {
     const events = streamAnswer(deps.session, input, ctx);
@@ -277,6 +284,14 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     if (fallbackCounted) deps.onFallback('alternative_model');
     let pending: StreamOut | undefined = first.value;
     let closed = false;
+    /** Characters of text the caller was sent, and whether the budget heard of this answer. */
+    let delivered = 0;
+    let charged = false;
+    const chargeOnce = () => {
+      if (charged) return;
+      charged = true;
+      chargeDelivered(delivered);
+    };
 
     const sse = new ReadableStream<Uint8Array>({
       start(controller) {
@@ -293,24 +308,28 @@ export function createChatHandler(deps: ChatHandlerDeps) {
             deps.onFallback('alternative_model');
           }
           if (event.type === 'delta') {
+            delivered += event.content.length;
             controller.enqueue(encoder.delta(event.content));
             return;
           }
           controller.enqueue(encoder.finish(event.finishReason));
           if (usageWanted) controller.enqueue(encoder.usage(event.usage));
           controller.enqueue(encoder.done());
+          charged = true;
           settle(event.usage, event.candidate.name);
           call.report?.({ model: event.candidate.name, fallback: event.index > 0 ? 'alternative_model' : undefined, usage: event.usage });
           finish(controller);
         } catch (err) {
           const error = GatewayError.from(err);
           if (!call.signal.aborted) controller.enqueue(encoder.error(error.toEnvelope()));
+          chargeOnce();
           call.report?.({ model: input.candidates[0]!.name, failed: true });
           finish(controller);
         }
       },
       cancel() {
         closed = true;
+        chargeOnce();
         call.report?.({ model: input.candidates[0]!.name, failed: true });
         void events.return(undefined);
       },

@@ -208,6 +208,27 @@ describe('token budget over HTTP (injected service clock)', () => {
     expect((await s.chat(ask('new window'))).status).toBe(200);
   });
 
+  it('streams the caller leaves before their finish are charged for what was delivered: the budget still runs out', async () => {
+    stack = await startStack({
+      service: { now: () => clock.now },
+      // Slow tokens, so the caller leaves mid-answer.
+      scenario: { rules: [{ model: '*', kind: 'latency', per_token_latency_ms: 5 }] },
+      agreement: fastAgreement((a) => (a.tokenBudget.tokensPerWindow = 40)),
+    });
+    clock.now = T0;
+    const statuses: number[] = [];
+    for (let i = 0; i < 20 && !statuses.includes(429); i++) {
+      const res = await stack.chat(ask(`question ${i}`, { stream: true }));
+      statuses.push(res.status);
+      if (res.status !== 200) break;
+      const reader = res.body!.getReader();
+      let text = '';
+      while (!/"content":"[^"]+"/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+      await reader.cancel();
+    }
+    expect(statuses.at(-1)).toBe(429);
+  });
+
   it('a budget rejection still carries the rate-limit headers', async () => {
     stack = await startStack({
       service: { now: () => clock.now },
