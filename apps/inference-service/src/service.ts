@@ -63,6 +63,9 @@ export interface ServiceOptions {
 }
 
 /** What a request leaves behind for its metric and log line. */
+/** Status recorded for a request whose caller left before its answer was complete (nginx's "client closed request"). */
+const CALLER_LEFT = 499;
+
 interface RequestRecord {
   start: number;
   /** The requested model's registry entry: the metrics label (an SLO belongs to what was asked for). */
@@ -76,6 +79,8 @@ interface RequestRecord {
   completionTokens?: number;
   /** The error code of a non-2xx answer (e.g. token_budget_exceeded vs rate_limit_exceeded). */
   code?: string;
+  /** The caller left before its answer was complete: recorded as 499, not as our failure. */
+  callerLeft?: boolean;
   /** Streams finish after the handler returns: the record is closed at stream end. */
   deferred: boolean;
   finished: boolean;
@@ -216,7 +221,8 @@ export function createService(options: ServiceOptions): Service {
   const finishRecord = (record: RequestRecord, status: number, c?: Context) => {
     if (record.finished) return;
     record.finished = true;
-    setImmediate(recordFinished, record, status, now() - record.start, c?.get('requestId'), c?.get('caller')?.id);
+    // nginx's 499: the SLO's error rate counts our failures, not callers that hung up.
+    setImmediate(recordFinished, record, record.callerLeft ? CALLER_LEFT : status, now() - record.start, c?.get('requestId'), c?.get('caller')?.id);
   };
 
   const app = new Hono();
@@ -263,10 +269,12 @@ export function createService(options: ServiceOptions): Service {
           record.promptTokens = facts.usage?.promptTokens;
           record.completionTokens = facts.usage?.completionTokens;
           reported = true;
+          if (facts.callerLeft) record.callerLeft = true;
           if (record.deferred) finishRecord(record, facts.failed ? 502 : 200, c);
         },
       });
       if ('body' in result && result.status >= 400) record.code = (result.body as { error: { code: string } }).error.code;
+      if (c.req.raw.signal.aborted && !('sse' in result)) record.callerLeft = true;
       // A live stream is closed by `report` when it ends (or by its cancel). A buffered one
       // (structured output, a degraded answer) was reported already: the middleware closes it.
       if ('sse' in result) record.deferred = !reported;

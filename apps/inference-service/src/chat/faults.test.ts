@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultRoutes } from '../registry/registry.ts';
 import type { RoutesFile } from '../registry/routes-file.ts';
 import { startLoopbackUpstream, type LoopbackUpstream } from '../testing/loopback-upstream.ts';
-import { ask, readSse, startStack, type Stack, type StackOptions } from '../testing/stack.ts';
+import { TEST_KEY, ask, readSse, startStack, type Stack, type StackOptions } from '../testing/stack.ts';
 import { UpstreamCall } from '../upstream/http.ts';
 
 let stack: Stack | undefined;
@@ -333,6 +333,32 @@ describe('streaming never passes off a truncated answer', () => {
       end.mockRestore();
       fail.mockRestore();
     }
+  });
+
+  it('a caller that hangs up is recorded as 499, not as our failure (streamed or not)', async () => {
+    const s = await withStack({ rules: [{ model: '*', kind: 'latency', ms: 0, per_token_latency_ms: 20 }] });
+    const metric = async () => (await (await fetch(`${s.url}/metrics`)).text()).split('\n').filter((l) => l.startsWith('llm_requests_total{'));
+    const until = async (ok: (lines: string[]) => boolean) => {
+      for (let i = 0; i < 100 && !ok(await metric()); i++) await new Promise((r) => setTimeout(r, 20));
+      return metric();
+    };
+    const streamed = await s.chat(ask('a long story', { stream: true }));
+    const reader = streamed.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    expect(await until((l) => l.some((x) => x.includes('status="499"')))).toEqual(['llm_requests_total{model="gpt-4o-mini",status="499"} 1']);
+
+    const left = new AbortController();
+    const plain = fetch(`${s.url}/v1/chat/completions`, {
+      method: 'POST',
+      signal: left.signal,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_KEY}` },
+      body: JSON.stringify(ask('another long story')),
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    left.abort();
+    await plain.catch(() => {});
+    expect(await until((l) => l.some((x) => x.endsWith(' 2')))).toEqual(['llm_requests_total{model="gpt-4o-mini",status="499"} 2']);
   });
 
   it('finishes a stream that ended without [DONE]', async () => {

@@ -96,7 +96,7 @@ export interface ChatCall {
   /** Records a span for a degraded fallback step that answered, when tracing records. */
   traceFallback?: (strategy: string) => void;
   /** Receives what the log line and span need once known. */
-  report?: (facts: { model: string; fallback?: string; usage?: TokenUsage; failed?: boolean }) => void;
+  report?: (facts: { model: string; fallback?: string; usage?: TokenUsage; failed?: boolean; callerLeft?: boolean }) => void;
 }
 
 /**
@@ -323,14 +323,14 @@ export function createChatHandler(deps: ChatHandlerDeps) {
           const error = GatewayError.from(err);
           if (!call.signal.aborted) controller.enqueue(encoder.error(error.toEnvelope()));
           chargeOnce();
-          call.report?.({ model: input.candidates[0]!.name, failed: true });
+          call.report?.({ model: input.candidates[0]!.name, failed: true, callerLeft: call.signal.aborted });
           finish(controller);
         }
       },
       cancel() {
         closed = true;
         chargeOnce();
-        call.report?.({ model: input.candidates[0]!.name, failed: true });
+        call.report?.({ model: input.candidates[0]!.name, failed: true, callerLeft: true });
         void events.return(undefined);
       },
     });
