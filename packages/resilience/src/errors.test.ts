@@ -109,6 +109,15 @@ describe('GatewayError.fromStatus', () => {
     expect(GatewayError.fromStatus(429, { message: 'm' }).retryAfterMs).toBeUndefined();
   });
 
+  it('reads the rate-limit reset headers as a wait only on a 429: on a 5xx they describe a quota the failure did not touch', () => {
+    const headers = new Headers({ 'x-ratelimit-reset-tokens': '42s', 'x-ratelimit-remaining-tokens': '0' });
+    expect(GatewayError.fromStatus(429, { message: 'm', headers }).retryAfterMs).toBe(42_000);
+    expect(GatewayError.fromStatus(503, { message: 'm', headers }).retryAfterMs).toBeUndefined();
+    // An explicit Retry-After still counts on a 5xx.
+    headers.set('retry-after', '2');
+    expect(GatewayError.fromStatus(503, { message: 'm', headers }).retryAfterMs).toBe(2000);
+  });
+
   it('a given code keeps its own never-retry rule', () => {
     const e = GatewayError.fromStatus(400, { code: 'content_policy_violation', message: 'refused' });
     expect([e.code, e.retryable, e.type]).toEqual(['content_policy_violation', false, 'invalid_request_error']);

@@ -172,7 +172,7 @@ export class GatewayError extends Error {
   static fromStatus(status: number, options: FromStatusOptions): GatewayError {
     const code = options.code ?? codeForStatus(status);
     const retryAfterMs =
-      options.retryAfterMs ?? (options.headers == null ? undefined : parseRetryAfter(options.headers));
+      options.retryAfterMs ?? (options.headers == null ? undefined : parseRetryAfter(options.headers, Date.now(), { rateLimitReset: status === 429 }));
     return new GatewayError({
       status,
       code,

@@ -47,6 +47,7 @@ export {
   type HeaderRecord,
   type HeadersInput,
   type HeadersLike,
+  type RetryAfterOptions,
 } from './retry-after.ts';
 export {
   ConstantBackoff,

@@ -41,7 +41,17 @@ export function readHeader(headers: HeadersInput, name: string): string | undefi
   return typeof value === 'string' ? value : value[0];
 }
 
-export function parseRetryAfter(headers: HeadersInput | null | undefined, now: number = Date.now()): number | undefined {
+export interface RetryAfterOptions {
+  /**
+   * Read the rate-limit reset headers (step 3). Default true. They say when a quota refills, which
+   * answers "when may I retry" only for a 429: on a 5xx they describe a quota the failure did not
+   * touch (OpenAI sends them on every answer), and reading them there would postpone a retry by
+   * up to the quota's window.
+   */
+  rateLimitReset?: boolean;
+}
+
+export function parseRetryAfter(headers: HeadersInput | null | undefined, now: number = Date.now(), options: RetryAfterOptions = {}): number | undefined {
   if (headers == null) return undefined;
 
   const ms = readHeader(headers, 'retry-after-ms');
@@ -56,7 +66,7 @@ export function parseRetryAfter(headers: HeadersInput | null | undefined, now: n
     if (parsed !== undefined) return parsed;
   }
 
-  return parseRateLimitReset(headers);
+  return options.rateLimitReset === false ? undefined : parseRateLimitReset(headers);
 }
 
 /** `Retry-After` alone: delta-seconds or an HTTP date (a past date means 0). */
