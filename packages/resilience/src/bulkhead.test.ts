@@ -77,6 +77,28 @@ describe('Bulkhead', () => {
     expect(bulkhead.active).toBe(0);
   });
 
+  it('acquire(): a slot held until it is given back (once), shared with execute and its queue', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 1 });
+    const release = await bulkhead.acquire(new AbortController().signal);
+    expect(bulkhead.active).toBe(1);
+    let ran = false;
+    const queued = bulkhead.execute(async () => {
+      ran = true;
+    });
+    await expect(bulkhead.acquire(new AbortController().signal)).rejects.toMatchObject({ code: 'bulkhead_rejected' });
+    await flush();
+    expect(ran).toBe(false);
+    release();
+    release(); // a second call gives back nothing more
+    await queued;
+    expect(ran).toBe(true);
+    expect(bulkhead.active).toBe(0);
+    const left = new AbortController();
+    left.abort();
+    await expect(bulkhead.acquire(left.signal)).rejects.toMatchObject({ kind: 'aborted' });
+    expect(bulkhead.active).toBe(0);
+  });
+
   it('property: never more than maxConcurrent running, FIFO, all slots returned', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -73,6 +73,23 @@ export class Bulkhead implements Policy {
     }
   }
 
+  /**
+   * A slot held beyond one promise (a stream, from its request to its end): waits and rejects
+   * as `execute` does, and resolves to the function that gives the slot back (once; later
+   * calls do nothing).
+   */
+  async acquire(signal: AbortSignal): Promise<() => void> {
+    if (signal.aborted) throw abortedError(signal.reason);
+    if (this.#active >= this.maxConcurrent) await this.#enqueue(signal);
+    else this.#active++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.#release();
+    };
+  }
+
   #enqueue(signal: AbortSignal): Promise<void> {
     if (this.#queue.length >= this.maxQueue) {
       if (this.#reject.hasListeners) this.#reject.emit({ active: this.#active, queued: this.#queue.length });

@@ -170,6 +170,29 @@ describe('CircuitBreaker', () => {
     expect(halfOpen.canAttempt()).toBe(true);
   });
 
+  it('begin(): a permit settled later counts once, as its first verdict says', async () => {
+    const breaker = new CircuitBreaker({ consecutiveFailures: 3, failureRatio: false, halfOpenAfterMs: 1000, halfOpenMaxProbes: 1 });
+    // Streams that open and then break: each is one failure, so three in a row open it.
+    for (let i = 0; i < 3; i++) {
+      const permit = breaker.begin();
+      permit.fail(fail503());
+      permit.succeed(); // too late: settled already
+    }
+    expect(breaker.state).toBe('open');
+    expect(() => breaker.begin()).toThrow(/Circuit open/);
+    // Half-open: the probe's slot is held until its verdict; released without one, it decides nothing.
+    vi.advanceTimersByTime(1000);
+    const probe = breaker.begin();
+    expect(breaker.canAttempt()).toBe(false);
+    probe.release();
+    expect(breaker.state).toBe('half-open');
+    expect(breaker.canAttempt()).toBe(true);
+    const second = breaker.begin();
+    second.succeed();
+    second.fail(fail503());
+    expect(breaker.toJSON()).toEqual({ state: 'closed', consecutiveFailures: 0 });
+  });
+
   it('serialises and restores its state', async () => {
     const breaker = new CircuitBreaker({ failureRatio: false, halfOpenAfterMs: 60_000 });
     await failTimes(breaker, 5);

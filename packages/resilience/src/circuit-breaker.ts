@@ -18,7 +18,7 @@
  * breaker shared between instances.
  */
 import { countsAsUpstreamFailure } from './classify.ts';
-import { GatewayError, isAbortLike, isGatewayError, type GatewayErrorKind } from './errors.ts';
+import { GatewayError, abortedError, isAbortLike, isGatewayError, type GatewayErrorKind } from './errors.ts';
 import { EventEmitter } from './events.ts';
 import { toContext, type ExecuteOptions, type Policy, type PolicyFn } from './policy.ts';
 import { RollingCounter } from './rolling-window.ts';
@@ -27,6 +27,15 @@ import { RollingCounter } from './rolling-window.ts';
 const NOT_FROM_UPSTREAM: ReadonlySet<GatewayErrorKind> = new Set<GatewayErrorKind>(['aborted', 'bulkhead', 'circuit_open']);
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
+
+/** One call's place in the breaker's count, settled once (see `CircuitBreaker#begin`). */
+export interface BreakerPermit {
+  succeed(): void;
+  fail(error: unknown): void;
+  release(): void;
+}
+
+const RELEASED = new Error('breaker permit released without a verdict');
 
 /** Serialisable breaker state. Times are epoch ms from the breaker's clock. */
 export type CircuitBreakerSnapshot =
@@ -152,6 +161,27 @@ export class CircuitBreaker implements Policy {
     }
     this.#settleSuccess(permit);
     return result;
+  }
+
+  /**
+   * A call whose outcome is known only later than a promise settles (a stream: it opens at its
+   * first token, and can still break afterwards). Throws `circuit_open` like `execute`; the
+   * permit is settled by the first of its methods called, and the later ones do nothing.
+   * `release` frees it without a verdict (the caller left).
+   */
+  begin(): BreakerPermit {
+    const permit = this.#acquire();
+    let settled = false;
+    const once = (settle: () => void) => () => {
+      if (settled) return;
+      settled = true;
+      settle();
+    };
+    return {
+      succeed: once(() => this.#settleSuccess(permit)),
+      fail: (error: unknown) => once(() => this.#settleError(permit, error))(),
+      release: once(() => this.#settleError(permit, abortedError(RELEASED))),
+    };
   }
 
   toJSON(): CircuitBreakerSnapshot {

@@ -88,6 +88,7 @@ export {
   DEFAULT_HALF_OPEN_MAX_PROBES,
   DEFAULT_MIN_THROUGHPUT,
   type BreakerFailureEvent,
+  type BreakerPermit,
   type BreakerSuccessEvent,
   type CircuitBreakerOptions,
   type CircuitBreakerSnapshot,

@@ -13,13 +13,33 @@ export interface UpstreamGuard {
   available(): boolean;
   /** Runs one attempt under the breaker and bulkhead; records its outcome. */
   run<T>(fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T>;
-  /** Records a failure that surfaced after `run` resolved (a stream that broke later). */
-  reportFailure(error: unknown): void;
+  /**
+   * Opens an attempt whose outcome comes later (a stream, opened at its first token): a failure
+   * of `fn` is recorded at once; after a success the breaker's verdict and the bulkhead slot are
+   * held by the lease until the stream ends.
+   */
+  open<T>(fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<Leased<T>>;
   /** Counts a first attempt; retries are allowed as a share of these. */
   recordRequest(): void;
   tryAcquireRetry(): boolean;
   /** Delay before retry number `attempt` (1-based) after `error`, or undefined to stop. */
   retryDelay(attempt: number, error: GatewayError): number | undefined;
+}
+
+/** An opened attempt, and its hold on the breaker and the bulkhead until it is settled. */
+export interface Leased<T> {
+  value: T;
+  lease: UpstreamLease;
+}
+
+/** Settled by the first call; later calls do nothing. */
+export interface UpstreamLease {
+  /** The stream finished: the upstream is healthy. */
+  succeed(): void;
+  /** The stream broke: counts as the upstream failure it was. */
+  fail(error: unknown): void;
+  /** Let go without a verdict (the caller left). */
+  release(): void;
 }
 
 export interface AttemptContext {
@@ -56,6 +76,8 @@ export async function withRetries<T>(
   guard: UpstreamGuard,
   ctx: AttemptContext,
   fn: (attempt: number, signal: AbortSignal, timeouts: CallTimeouts, headers: Record<string, string> | undefined) => Promise<T>,
+  /** How one attempt runs under the guard: `run` by default; a stream passes its `open`. */
+  runAttempt: (fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal) => Promise<T> = (f, signal) => guard.run(f, signal),
 ): Promise<T> {
   guard.recordRequest();
   for (let attempt = 1; ; attempt++) {
@@ -73,7 +95,7 @@ export async function withRetries<T>(
     const started = ctx.now();
     const span = ctx.tracer?.start(candidate, attempt);
     try {
-      const result = await guard.run((signal) => fn(attempt, signal, timeouts, span ? span.headers : ctx.headers), ctx.signal);
+      const result = await runAttempt((signal) => fn(attempt, signal, timeouts, span ? span.headers : ctx.headers), ctx.signal);
       span?.end('success', undefined, result as AttemptFacts);
       ctx.telemetry.attempt({ candidate: candidate.name, provider: candidate.provider.name, attempt, outcome: 'success', durationMs: ctx.now() - started });
       return result;

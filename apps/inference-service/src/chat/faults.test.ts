@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultRoutes } from '../registry/registry.ts';
 import type { RoutesFile } from '../registry/routes-file.ts';
 import { startLoopbackUpstream, type LoopbackUpstream } from '../testing/loopback-upstream.ts';
-import { TEST_KEY, ask, readSse, startStack, type Stack, type StackOptions } from '../testing/stack.ts';
+import { TEST_KEY, ask, fastAgreement, readSse, startStack, type Stack, type StackOptions } from '../testing/stack.ts';
 import { UpstreamCall } from '../upstream/http.ts';
 
 let stack: Stack | undefined;
@@ -256,6 +256,25 @@ describe('streaming never passes off a truncated answer', () => {
     expect(metrics).not.toMatch(/llm_tokens_used_total\{model="gpt-4o-mini",type="completion"\}/);
     // A failover mid-stream is a fallback like one before the first token, counted once.
     expect(metrics).toMatch(/llm_fallbacks_total\{strategy="alternative_model"\} 1\n/);
+  });
+
+  it('streams that break mid-answer open the breaker like any run of failures (each counted once, at its end)', async () => {
+    const s = await withStack(
+      { rules: [{ model: 'gpt-4o-mini', kind: 'stream_cut', after_chunks: 3 }] },
+      {
+        // Only the consecutive-failures rule: a success counted at each first token used to reset it.
+        agreement: fastAgreement((a) => {
+          a.defaults.circuitBreaker.failureRatio = 0.99;
+          a.defaults.circuitBreaker.consecutiveFailures = 3;
+          a.defaults.circuitBreaker.halfOpenAfterMs = 60_000;
+        }),
+        routes: routesWith({ 'gpt-4o-mini': { upstream: 'simulator', capabilities: { continuation: false, jsonSchema: true }, fallback: [{ strategy: 'polite' }] } }),
+      },
+    );
+    for (let i = 0; i < 6; i++) await (await s.chat(ask(`q${i}`, { stream: true }))).text();
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toMatch(/llm_circuit_breaker_state\{model="gpt-4o-mini"\} 2/);
+    expect(attempts(s, 'gpt-4o-mini')).toHaveLength(3);
   });
 
   it('a stalled stream continues elsewhere after the idle timeout', async () => {

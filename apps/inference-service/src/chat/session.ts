@@ -9,7 +9,7 @@ import {
   type UpstreamStream,
   type UpstreamStreamEvent,
 } from '../upstream/types.ts';
-import { withRetries, type AttemptContext, type UpstreamGuard } from './attempts.ts';
+import { withRetries, type AttemptContext, type UpstreamGuard, type UpstreamLease } from './attempts.ts';
 import { nextCandidate, type Candidate } from './candidates.ts';
 import { repairInstruction, type OutputSpec, type StructuredOutput } from './structured-output.ts';
 
@@ -173,9 +173,19 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
       sent === '' ? input.request.messages : [...input.request.messages, { role: 'assistant', content: sent }];
     const request: UpstreamRequest = { ...input.request, messages, model: candidate.upstreamModel, nativeJsonSchema: candidate.capabilities.jsonSchema };
     let opened: { stream: UpstreamStream; first: UpstreamStreamEvent } | undefined;
+    // The breaker's verdict on this stream and its bulkhead slot wait for its end.
+    let lease: UpstreamLease | undefined;
     try {
-      opened = await withRetries(candidate, guard, ctx, (_a, signal, timeouts, headers) =>
-        openStream(candidate, request, signal, timeouts, headers, ctx),
+      opened = await withRetries(
+        candidate,
+        guard,
+        ctx,
+        (_a, signal, timeouts, headers) => openStream(candidate, request, signal, timeouts, headers, ctx),
+        async (attempt, signal) => {
+          const held = await guard.open(attempt, signal);
+          lease = held.lease;
+          return held.value;
+        },
       );
     } catch (err) {
       const error = GatewayError.from(err);
@@ -210,9 +220,11 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
         } else if (event.type === 'malformed') {
           ctx.telemetry.malformedChunk(candidate.name);
         } else {
-          // The answer is complete: stop the call's clocks and drain the trailer now. A streaming
-          // caller stops reading at the finish and never resumes this generator, so the `finally`
-          // below would not run, and the idle timer would fire on a finished answer much later.
+          // The answer is complete: settle the upstream's verdict, stop the call's clocks and drain
+          // the trailer now. A streaming caller stops reading at the finish and never resumes this
+          // generator, so the `finally` below would not run, and the idle timer would fire on a
+          // finished answer much later.
+          lease?.succeed();
           stream.cancel();
           yield {
             type: 'finish',
@@ -230,7 +242,7 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
     } catch (err) {
       const error = GatewayError.from(err);
       if (ctx.signal.aborted) throw error;
-      guard.reportFailure(error);
+      lease?.fail(error);
       ctx.telemetry.attempt({
         candidate: candidate.name,
         provider: candidate.provider.name,
@@ -254,6 +266,7 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
         error.kind === 'stream_truncated' && candidate.capabilities.continuation && candidate.retry.maxAttempts > 1 && sameCandidateContinuations++ < 1;
       i = retrySame ? i : nextCandidate(candidates, i + 1, { continuation: true });
     } finally {
+      lease?.release();
       stream.cancel();
     }
   }

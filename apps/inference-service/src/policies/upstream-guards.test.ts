@@ -31,14 +31,38 @@ describe('upstream guards', () => {
     expect(guards.states()).toContainEqual({ candidate: 'a', state: 'half-open' });
   });
 
-  it('a failure reported after a stream started still counts', async () => {
+  it('a stream opened under a lease counts once, when it ends: streams that break mid-answer open the breaker', async () => {
     const guards = createUpstreamGuards({ settings, events: { onBreakerTransition() {} } });
     const g = guards.guardFor(candidate('s'));
+    const signal = new AbortController().signal;
     const error = new GatewayError({ code: 'upstream_error', kind: 'stream_truncated', message: 'cut' });
-    g.reportFailure(error);
-    g.reportFailure(error);
-    await new Promise((r) => setTimeout(r, 0));
+    for (let i = 0; i < 2; i++) {
+      const { value, lease } = await g.open(async () => 'first token', signal);
+      expect(value).toBe('first token');
+      lease.fail(error);
+      lease.succeed(); // settled already
+    }
     expect(g.available()).toBe(false);
+    // A stream the caller left decides nothing.
+    const h = guards.guardFor(candidate('h'));
+    for (let i = 0; i < 3; i++) (await h.open(async () => 'x', signal)).lease.release();
+    expect(h.available()).toBe(true);
+  });
+
+  it("a stream's lease holds its bulkhead slot until it ends; a failed opening gives it back at once", async () => {
+    const guards = createUpstreamGuards({ settings, events: { onBreakerTransition() {} } });
+    const x = guards.guardFor(candidate('x', 'p'));
+    const y = guards.guardFor(candidate('y', 'p'));
+    const signal = new AbortController().signal;
+    const { lease } = await x.open(async () => 'streaming', signal);
+    const rejected = await y.run(async () => 'ran', signal).catch((e: unknown) => e);
+    expect(isGatewayError(rejected) && rejected.code).toBe('bulkhead_rejected');
+    // Turned away on our side: neither a success nor a failure of y's upstream.
+    expect(y.available()).toBe(true);
+    lease.succeed();
+    expect(await y.run(async () => 'ran', signal)).toBe('ran');
+    await expect(x.open(down, signal)).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    expect(await y.run(async () => 'ran again', signal)).toBe('ran again');
   });
 
   it('the bulkhead bounds concurrent calls per provider and rejects beyond its queue', async () => {

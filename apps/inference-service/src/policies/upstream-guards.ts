@@ -8,7 +8,7 @@ import {
   type GatewayError,
 } from '@llmgw/resilience';
 import { LRUCache } from 'lru-cache';
-import type { UpstreamGuard } from '../chat/attempts.ts';
+import type { UpstreamGuard, UpstreamLease } from '../chat/attempts.ts';
 import type { Candidate } from '../chat/candidates.ts';
 import type { CircuitBreakerTerms, RetryTerms } from '../registry/registry.ts';
 
@@ -87,10 +87,42 @@ export function createUpstreamGuards(options: UpstreamGuardsOptions) {
       candidate: candidate.name,
       available: () => breaker.canAttempt(),
       run: (fn, signal) => breaker.execute(() => bulkhead.execute((c) => fn(c.signal), signal), signal),
-      reportFailure(error) {
-        // The attempt already counted as a success when its first token came; the
-        // breaker must still learn that the stream broke afterwards.
-        breaker.execute(() => Promise.reject(error)).catch(() => {});
+      async open(fn, signal) {
+        // A stream's verdict comes at its end, not at its first token: counted then, once, so a
+        // stream that breaks mid-answer is one failure (not a success followed by a failure,
+        // which reset the run of consecutive failures). Its bulkhead slot is held as long: a long
+        // stream holds an upstream connection, and calls beyond the limit wait in the bulkhead's
+        // bounded queue rather than in the connection pool, where their first-token clock runs.
+        const permit = breaker.begin();
+        let giveBack: () => void;
+        try {
+          giveBack = await bulkhead.acquire(signal);
+        } catch (error) {
+          permit.fail(error);
+          throw error;
+        }
+        try {
+          const value = await fn(signal);
+          const lease: UpstreamLease = {
+            succeed: () => {
+              giveBack();
+              permit.succeed();
+            },
+            fail: (error) => {
+              giveBack();
+              permit.fail(error);
+            },
+            release: () => {
+              giveBack();
+              permit.release();
+            },
+          };
+          return { value, lease };
+        } catch (error) {
+          giveBack();
+          permit.fail(error);
+          throw error;
+        }
       },
       recordRequest: () => budget.recordRequest(),
       tryAcquireRetry: () => budget.tryAcquireRetry(),
