@@ -255,7 +255,7 @@ export function createService(options: ServiceOptions): Service {
       // buffered answers, at the end of a live stream (or its cancel) otherwise.
       let reported = false;
       const result = await chat({
-        body: input.body as Parameters<typeof chat>[0]['body'],
+        body: input.body,
         caller: { keyId: caller.id, models: caller.models },
         requestId: c.get('requestId'),
         signal: c.req.raw.signal,

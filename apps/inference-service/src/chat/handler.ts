@@ -19,17 +19,22 @@ export interface ChatRoute extends Candidate {
   allowedKeys?: readonly string[] | undefined;
 }
 
+/**
+ * What the handler reads of a validated request (the contract's CreateChatCompletionRequest is
+ * assignable to it: service.ts passes the validated body without a cast). `null` stands for
+ * "not given" where OpenAI's parameter is nullable.
+ */
 export interface ChatRequestBody {
   model: string;
   messages: ApiMessage[];
   response_format?: Parameters<StructuredOutput['specFor']>[0];
-  temperature?: number;
-  top_p?: number;
-  max_tokens?: number;
-  max_completion_tokens?: number;
+  temperature?: number | null;
+  top_p?: number | null;
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
   stop?: string | string[] | null;
-  seed?: number;
-  stream?: boolean;
+  seed?: number | null;
+  stream?: boolean | null;
   stream_options?: { include_usage?: boolean } | null;
   user?: string;
 }
@@ -140,7 +145,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     }
 
     const messages = toUpstreamMessages(body.messages);
-    const estimate = estimateTokens(messages, body.max_completion_tokens ?? body.max_tokens);
+    const estimate = estimateTokens(messages, body.max_completion_tokens ?? body.max_tokens ?? undefined);
     // In memory the admission answers at once; awaiting a value would still cost a microtask turn.
     const admitted = deps.admission.admit(caller.keyId, estimate);
     const admission = isPromise(admitted) ? await admitted : admitted;

@@ -19,10 +19,10 @@ export function toUpstreamRequest(body: ChatRequestBody, messages: UpstreamMessa
   return {
     messages,
     temperature: body.temperature ?? 0.2,
-    topP: body.top_p,
-    maxTokens: minDefined(body.max_tokens, body.max_completion_tokens),
+    topP: body.top_p ?? undefined,
+    maxTokens: minDefined(body.max_tokens ?? undefined, body.max_completion_tokens ?? undefined),
     stop: body.stop == null ? undefined : Array.isArray(body.stop) ? body.stop : [body.stop],
-    seed: body.seed,
+    seed: body.seed ?? undefined,
     responseFormat:
       format?.type === 'json_schema'
         ? { type: 'json_schema', name: format.json_schema.name, schema: format.json_schema.schema, strict: format.json_schema.strict }

@@ -14,7 +14,8 @@ export interface CompletionBody {
   choices: [
     {
       index: 0;
-      message: { role: 'assistant'; content: string | null };
+      /** `refusal` is always sent, null, as OpenAI does (SDKs read it, and send it back with the message). */
+      message: { role: 'assistant'; content: string | null; refusal: null };
       finish_reason: FinishReason;
       logprobs: null;
     },
@@ -36,7 +37,7 @@ export function completionBody(
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model,
-    choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: finishReason, logprobs: null }],
+    choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: finishReason, logprobs: null }],
     usage: wireUsage(usage),
   };
   if (fallback) body.fallback = fallback;

@@ -104,6 +104,29 @@ describe('openai SDK: answers', () => {
     expect(typeof parsed.answer).toBe('string');
   });
 
+  it('a conversation goes on with the messages the SDK returned, sent back as they are (refusal: null, parsed: null)', async () => {
+    const schema = { type: 'object', required: ['answer'], additionalProperties: false, properties: { answer: { type: 'string' } } };
+    const messages: OpenAI.ChatCompletionMessageParam[] = user('Is the store open on Sunday?');
+    const first = await client.chat.completions.parse({
+      model: 'gpt-4o-mini',
+      messages,
+      response_format: { type: 'json_schema', json_schema: { name: 'short_answer', schema, strict: true } },
+    });
+    const answer = first.choices[0]!.message;
+    expect(answer).toMatchObject({ refusal: null });
+    expect(answer.parsed).toEqual(JSON.parse(answer.content!));
+    // The agent-loop habit: push the returned message object, then ask on.
+    messages.push(answer, { role: 'user', content: 'And on Monday?' });
+    const second = await client.chat.completions.create({ model: 'gpt-4o-mini', messages, temperature: null, top_p: null, max_tokens: null, seed: null });
+    expect(second.choices[0]!.finish_reason).toBe('stop');
+    // Not everything goes: a misspelt field in a message is still named.
+    const typo = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi', contnet: 'hi' } as OpenAI.ChatCompletionMessageParam] })
+      .catch((e: unknown) => e);
+    expect(typo).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((typo as InstanceType<typeof OpenAI.BadRequestError>).message).toMatch(/contnet/);
+  });
+
   it('models.list(): the served models, paginated the SDK way', async () => {
     const ids: string[] = [];
     for await (const model of client.models.list()) {

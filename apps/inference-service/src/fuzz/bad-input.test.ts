@@ -198,6 +198,12 @@ const TOP_LEVEL_TYPED: Array<[string, string]> = [
   ['response_format', 'object'],
 ];
 
+/** Whether the contract lets a top-level field be null (OpenAI's nullable parameters: null means not given). */
+function nullable(field: string): boolean {
+  const type = (schemas.CreateChatCompletionRequest!.properties as Record<string, Schema>)[field]?.type;
+  return Array.isArray(type) && type.includes('null');
+}
+
 function mutations(base: Record<string, unknown>): Arbitrary<Mutation>[] {
   const clone = () => structuredClone(base) as Record<string, any>;
   const messages = (base.messages as unknown[]).length;
@@ -214,7 +220,7 @@ function mutations(base: Record<string, unknown>): Arbitrary<Mutation>[] {
       return { body, names: `messages[${i}].${field}`, statuses: [400], label: `missing messages[].${field}` };
     }),
     fc.constantFrom(...TOP_LEVEL_TYPED).chain(([field, type]) =>
-      fc.constantFrom(...WRONG_TYPE_VALUES[type]!).map((value) => {
+      fc.constantFrom(...WRONG_TYPE_VALUES[type]!.filter((v) => v !== null || !nullable(field))).map((value) => {
         const body = clone();
         body[field] = value;
         return { body, names: field, statuses: [400], label: `wrong type ${field}` };
