@@ -24,6 +24,13 @@ describe('validate / assertValid', () => {
     expect(() => assertValid('FinishReason', 'done')).toThrow(ContractValidationError);
     expect(() => assertValid('FinishReason', 'done')).toThrow('FinishReason: value: must be one of stop, length, content_filter, tool_calls');
   });
+  it('names the constraint a value broke, not the type of another allowed shape', () => {
+    const base = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] };
+    const tooMany = validate('CreateChatCompletionRequest', { ...base, stop: ['a', 'b', 'c', 'd', 'e'] });
+    expect(tooMany.ok ? null : tooMany.issue).toEqual({ param: 'stop', message: 'stop: must NOT have more than 4 items' });
+    const wrongType = validate('CreateChatCompletionRequest', { ...base, stop: 7 });
+    expect(wrongType.ok ? null : wrongType.issue.param).toBe('stop');
+  });
   it('formatAjvErrors copes with no errors', () => {
     expect(formatAjvErrors(null, { root: 'body' })).toEqual({ param: null, message: 'body: is invalid' });
   });

@@ -41,13 +41,22 @@ function describe(value: unknown): string {
 
 /**
  * The most useful of Ajv's errors: after a failed anyOf/oneOf Ajv lists every branch's error and
- * then the composite one; the deepest path is the one closest to what the caller got wrong.
+ * then the composite one; the deepest path is the one closest to what the caller got wrong. At
+ * the same depth, a branch that failed on a constraint (a stop list of 5 strings: "at most 4
+ * items") says more than one of the other type ("must be string").
  */
 function pickError(errors: readonly ErrorObject[]): ErrorObject | undefined {
   let best: ErrorObject | undefined;
   for (const error of errors) {
     if (COMPOSITE_KEYWORDS.has(error.keyword) && best !== undefined) continue;
-    if (best === undefined || COMPOSITE_KEYWORDS.has(best.keyword) || error.instancePath.length > best.instancePath.length) best = error;
+    if (
+      best === undefined ||
+      COMPOSITE_KEYWORDS.has(best.keyword) ||
+      error.instancePath.length > best.instancePath.length ||
+      (error.instancePath.length === best.instancePath.length && best.keyword === 'type' && error.keyword !== 'type')
+    ) {
+      best = error;
+    }
   }
   return best;
 }
