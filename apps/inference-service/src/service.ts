@@ -225,6 +225,8 @@ export function createService(options: ServiceOptions): Service {
     setImmediate(recordFinished, record, record.callerLeft ? CALLER_LEFT : status, now() - record.start, c?.get('requestId'), c?.get('caller')?.id);
   };
 
+  /** `created` of the served models: when this process started serving them (stable across calls). */
+  const servedSince = Math.floor(Date.now() / 1000);
   const app = new Hono();
   app.use('*', requestId());
   app.use('/v1/*', async function observe(c, next) {
@@ -281,11 +283,18 @@ export function createService(options: ServiceOptions): Service {
       return result;
     },
     listModels() {
-      const created = Math.floor(Date.now() / 1000);
       return {
         status: 200,
-        body: { object: 'list', data: registry.list().map((r) => ({ id: r.name, object: 'model' as const, created, owned_by: r.upstream })) },
+        body: { object: 'list', data: registry.list().map((r) => ({ id: r.name, object: 'model' as const, created: servedSince, owned_by: r.upstream })) },
       };
+    },
+    getModel(_c, input) {
+      const name = input.params.model;
+      const route = registry.resolve(name);
+      if (!route) {
+        return { status: 404, body: new GatewayError({ code: 'model_not_found', param: 'model', message: `The model '${name.slice(0, 64)}' is not served by this deployment.` }).toEnvelope() };
+      }
+      return { status: 200, body: { id: name, object: 'model', created: servedSince, owned_by: route.upstream } };
     },
     async getJob(c, input) {
       let job: Awaited<ReturnType<typeof jobs.get>>;

@@ -16,6 +16,7 @@ const handlers: Handlers = {
     }),
   }),
   listModels: () => ({ status: 200, body: { object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model', created: 1, owned_by: 'sim' }] } }),
+  getModel: () => ({ status: 200, body: { id: 'gpt-4o-mini', object: 'model', created: 1, owned_by: 'sim' } }),
   getJob: () => ({ status: 404, body: { error: { code: 'job_not_found', message: 'No such job.', type: 'not_found_error', param: null } } }),
   getHealth: () => ({ status: 200, body: { status: 'ok' } }),
   getReadiness: () => ({ status: 200, body: { status: 'ready', checks: [] } }),

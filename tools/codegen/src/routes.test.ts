@@ -19,6 +19,7 @@ function handlers(overrides: Partial<Handlers> = {}): Handlers {
   return {
     createChatCompletion: vi.fn(() => ({ status: 200 as const, body: completion })),
     listModels: () => ({ status: 200, body: { object: 'list', data: [] } }),
+    getModel: (_c, { params }) => ({ status: 200, body: { id: params.model, object: 'model', created: 1, owned_by: 'sim' } }),
     getJob: (_c, { params }) => ({ status: 404, body: { error: { code: 'job_not_found', message: `No job ${params.job_id}.`, type: 'not_found_error', param: null } } }),
     getHealth: () => ({ status: 200, body: { status: 'ok' } }),
     getReadiness: () => ({ status: 503, body: { status: 'not_ready', checks: [{ name: 'upstream:x', status: 'fail' }] }, headers: { 'retry-after': '5' } }),

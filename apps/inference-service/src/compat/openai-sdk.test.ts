@@ -136,6 +136,17 @@ describe('openai SDK: answers', () => {
     expect(ids).toEqual(expect.arrayContaining(['gpt-4o-mini', 'gpt-4o', 'claude-3.5-sonnet', 'llama-3.2-70b']));
   });
 
+  it('models.retrieve(): one served model, with the list\'s fields; an unknown one is NotFoundError', async () => {
+    const model = await client.models.retrieve('gpt-4o-mini');
+    expect(validators.Model(model)).toBe(true);
+    const listed = [];
+    for await (const m of client.models.list()) listed.push(m);
+    expect(listed).toContainEqual({ ...model });
+    const missing = await client.models.retrieve('gpt-9').catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((missing as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('model_not_found');
+  });
+
   const errorCases: Array<[string, (c: OpenAI) => Promise<unknown>, abstract new (...args: never[]) => InstanceType<typeof OpenAI.APIError>, number, string, string | null]> = [
     ['bad key', (c) => c.withOptions({ apiKey: 'sk-nope' }).chat.completions.create({ model: 'gpt-4o-mini', messages: user('hi') }), OpenAI.AuthenticationError, 401, 'unauthorized', null],
     ['unknown model', (c) => c.chat.completions.create({ model: 'gpt-9', messages: user('hi') }), OpenAI.NotFoundError, 404, 'model_not_found', 'model'],
