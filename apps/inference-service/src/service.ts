@@ -62,10 +62,10 @@ export interface ServiceOptions {
   random?: () => number;
 }
 
-/** What a request leaves behind for its metric and log line. */
 /** Status recorded for a request whose caller left before its answer was complete (nginx's "client closed request"). */
 const CALLER_LEFT = 499;
 
+/** What a request leaves behind for its metric and log line. */
 interface RequestRecord {
   start: number;
   /** The requested model's registry entry: the metrics label (an SLO belongs to what was asked for). */
