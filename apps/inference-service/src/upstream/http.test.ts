@@ -77,6 +77,25 @@ describe('UpstreamCall on a busy pool', () => {
   });
 });
 
+describe('UpstreamCall waiting for a connection', () => {
+  it("a first-token timeout still in the pool's queue is our saturation (bulkhead), not a silent upstream", async () => {
+    const pool = new Pool(origin, { connections: 1 });
+    const quick: CallTimeouts = { ...TIMEOUTS, firstTokenMs: 100 };
+    const waiting = (path: string) => ({ ...exchange(pool, path, new AbortController().signal), opts: { signal: new AbortController().signal, timeouts: quick } });
+    try {
+      const first = completeExchange(exchange(pool, '/slow', new AbortController().signal), (json) => ({ json }) as never);
+      const queued = await streamExchange(waiting('/sse'), decoder).catch((e: unknown) => e);
+      expect(queued).toMatchObject({ code: 'bulkhead_rejected', kind: 'bulkhead', retryable: true });
+      await first;
+      // On a connection, the same silence is the upstream's: 'silent'.
+      const silent = await streamExchange(waiting('/slow'), decoder).catch((e: unknown) => e);
+      expect(silent).toMatchObject({ kind: 'silent' });
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 describe('UpstreamCall after a complete streamed answer', () => {
   it("stops its timers and leaves the caller's signal when the reader stops at the finish and cancels", async () => {
     const pool = new Pool(origin, { connections: 1 });

@@ -6,7 +6,9 @@
  * Timeline of a call (all timers abort the undici request through its handler):
  * - connect: the pool's `connect.timeout` (undici ConnectTimeoutError) -> 'timeout_connect';
  * - waiting for the status line: streams wait `firstTokenMs`, others `totalMs`;
- *   expiring there means the socket took the request and said nothing -> 'silent';
+ *   expiring there means the socket took the request and said nothing -> 'silent',
+ *   unless the request is still queued for a connection (every one busy: our side's
+ *   saturation) -> a local 'bulkhead' rejection, which the breaker does not count;
  * - streams after the headers: `firstTokenMs` again for the first content ->
  *   'timeout_first_token', then `streamIdleMs` between chunks -> 'timeout_idle';
  * - always: `totalMs` for the whole call -> 'timeout_total';
@@ -176,7 +178,19 @@ export class UpstreamCall {
     const who = `Upstream "${this.#upstream}"`;
     const headers = this.#phase === 'headers';
     let err: GatewayError;
-    if (which === 'idle') err = timeoutError('timeout_idle', timeouts.streamIdleMs, who);
+    if (headers && this.#handler?.started === false) {
+      // Still in the pool's queue: every connection to this upstream is busy. That is our
+      // side's saturation, not an upstream that took the request and said nothing: a local
+      // rejection, which the breaker does not count (failover and retries still apply).
+      const ms = which === 'first_token' ? timeouts.firstTokenMs : timeouts.totalMs;
+      err = new GatewayError({
+        code: 'bulkhead_rejected',
+        kind: 'bulkhead',
+        status: 503,
+        retryable: true,
+        message: `${who}: no connection came free within ${ms} ms (every pooled connection busy)`,
+      });
+    } else if (which === 'idle') err = timeoutError('timeout_idle', timeouts.streamIdleMs, who);
     else if (which === 'first_token') {
       err = headers ? timeoutError('silent', timeouts.firstTokenMs, who) : timeoutError('timeout_first_token', timeouts.firstTokenMs, who);
     } else err = headers ? timeoutError('silent', timeouts.totalMs, who) : timeoutError('timeout_total', timeouts.totalMs, who);

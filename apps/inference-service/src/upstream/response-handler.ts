@@ -58,6 +58,7 @@ export class ResponseHandler implements Dispatcher.DispatchHandler, ResponseBody
   /** The first abort reason; a request aborted before it started is aborted when it does. */
   #abortReason: Error | undefined;
   #answered = false;
+  #started = false;
   #sink: BodySink | undefined;
   #attached = false;
   /** Chunks between the headers and `attach` (undici parses a whole socket read at once). */
@@ -81,7 +82,13 @@ export class ResponseHandler implements Dispatcher.DispatchHandler, ResponseBody
     else this.#cancelQueued = cancel;
   };
 
+  /** The request left the pool's queue for a connection (undici's `onRequestStart`). */
+  get started(): boolean {
+    return this.#started;
+  }
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#started = true;
     this.#cancelQueued = undefined;
     this.#controller = controller;
     if (this.#abortReason !== undefined) controller.abort(this.#abortReason);
