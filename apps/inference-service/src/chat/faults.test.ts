@@ -366,6 +366,8 @@ describe('streaming never passes off a truncated answer', () => {
     await reader.read();
     await reader.cancel();
     expect(await until((l) => l.some((x) => x.includes('status="499"')))).toEqual(['llm_requests_total{model="gpt-4o-mini",status="499"} 1']);
+    // What it was sent counts as used, though it never reached the finish (and its usage).
+    expect(await (await fetch(`${s.url}/metrics`)).text()).toMatch(/llm_tokens_used_total\{model="gpt-4o-mini",type="completion"\} [1-9]/);
 
     const left = new AbortController();
     const plain = fetch(`${s.url}/v1/chat/completions`, {

@@ -181,9 +181,13 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     };
     // A stream that ends before its finish (the caller left, or it broke after partial output)
     // still spent the prompt and what was delivered: the budget is charged for them. Otherwise a
-    // client that disconnects before each finish would spend without limit.
-    const chargeDelivered = (completionChars: number) => {
-      void deps.admission.settle(caller.keyId, estimate, estimateUsage(messages, '').promptTokens + Math.ceil(completionChars / 4));
+    // client that disconnects before each finish would spend without limit. When the caller left,
+    // the tokens count as used by the model that was answering (a broken stream's are counted by
+    // the session as the failed attempt's).
+    const chargeDelivered = (completionChars: number, answeringWhenCallerLeft?: string) => {
+      const usage = { promptTokens: estimateUsage(messages, '').promptTokens, completionTokens: Math.ceil(completionChars / 4) };
+      if (answeringWhenCallerLeft !== undefined) deps.onTokens(answeringWhenCallerLeft, usage);
+      void deps.admission.settle(caller.keyId, estimate, usage.promptTokens + usage.completionTokens);
     };
     const remember = (answer: Answer) => {
       if (!cacheKey || answer.finishReason !== 'stop') return;
@@ -266,7 +270,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     ctx: AttemptContext,
     headers: Record<string, string>,
     settle: (usage: TokenUsage, candidate: string) => void,
-    chargeDelivered: (completionChars: number) => void,
+    chargeDelivered: (completionChars: number, answeringWhenCallerLeft?: string) => void,
     degrade: (error: GatewayError) => Promise<ChatResult>,
   ): Promise<ChatResult> {
     const events = streamAnswer(deps.session, input, ctx);
@@ -289,13 +293,14 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     if (fallbackCounted) deps.onFallback('alternative_model');
     let pending: StreamOut | undefined = first.value;
     let closed = false;
-    /** Characters of text the caller was sent, and whether the budget heard of this answer. */
+    /** Characters of text the caller was sent, by whom, and whether the budget heard of this answer. */
     let delivered = 0;
+    let answering = firstCandidate;
     let charged = false;
-    const chargeOnce = () => {
+    const chargeOnce = (callerLeft: boolean) => {
       if (charged) return;
       charged = true;
-      chargeDelivered(delivered);
+      chargeDelivered(delivered, callerLeft ? answering.name : undefined);
     };
 
     const sse = new ReadableStream<Uint8Array>({
@@ -314,6 +319,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
           }
           if (event.type === 'delta') {
             delivered += event.content.length;
+            answering = event.candidate;
             controller.enqueue(encoder.delta(event.content));
             return;
           }
@@ -327,14 +333,14 @@ export function createChatHandler(deps: ChatHandlerDeps) {
         } catch (err) {
           const error = GatewayError.from(err);
           if (!call.signal.aborted) controller.enqueue(encoder.error(error.toEnvelope()));
-          chargeOnce();
+          chargeOnce(call.signal.aborted);
           call.report?.({ model: input.candidates[0]!.name, failed: true, callerLeft: call.signal.aborted });
           finish(controller);
         }
       },
       cancel() {
         closed = true;
-        chargeOnce();
+        chargeOnce(true);
         call.report?.({ model: input.candidates[0]!.name, failed: true, callerLeft: true });
         void events.return(undefined);
       },
