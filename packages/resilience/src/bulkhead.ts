@@ -4,7 +4,7 @@
  * with `bulkhead_rejected` (503, retryable): a slow upstream cannot take
  * every socket and every request of the gateway with it.
  */
-import { GatewayError, abortedError } from './errors.ts';
+import { abortedError, bulkheadRejectedError } from './errors.ts';
 import { EventEmitter } from './events.ts';
 import { toContext, type ExecuteOptions, type Policy, type PolicyFn } from './policy.ts';
 
@@ -63,9 +63,8 @@ export class Bulkhead implements Policy {
 
   async execute<T>(fn: PolicyFn<T>, options?: AbortSignal | ExecuteOptions): Promise<T> {
     const ctx = toContext(options);
-    if (ctx.signal.aborted) throw abortedError(ctx.signal.reason);
-    if (this.#active >= this.maxConcurrent) await this.#enqueue(ctx.signal);
-    else this.#active++;
+    const wait = this.#enter(ctx.signal);
+    if (wait !== undefined) await wait;
     try {
       return await fn(ctx);
     } finally {
@@ -79,9 +78,8 @@ export class Bulkhead implements Policy {
    * calls do nothing).
    */
   async acquire(signal: AbortSignal): Promise<() => void> {
-    if (signal.aborted) throw abortedError(signal.reason);
-    if (this.#active >= this.maxConcurrent) await this.#enqueue(signal);
-    else this.#active++;
+    const wait = this.#enter(signal);
+    if (wait !== undefined) await wait;
     let held = true;
     return () => {
       if (!held) return;
@@ -90,18 +88,21 @@ export class Bulkhead implements Policy {
     };
   }
 
+  /**
+   * Takes a slot at once (undefined: no await, so no extra microtask turn on the common path),
+   * or returns the wait for one. Throws for a caller that already left.
+   */
+  #enter(signal: AbortSignal): Promise<void> | undefined {
+    if (signal.aborted) throw abortedError(signal.reason);
+    if (this.#active >= this.maxConcurrent) return this.#enqueue(signal);
+    this.#active++;
+    return undefined;
+  }
+
   #enqueue(signal: AbortSignal): Promise<void> {
     if (this.#queue.length >= this.maxQueue) {
       if (this.#reject.hasListeners) this.#reject.emit({ active: this.#active, queued: this.#queue.length });
-      return Promise.reject(
-        new GatewayError({
-          code: 'bulkhead_rejected',
-          kind: 'bulkhead',
-          status: 503,
-          retryable: true,
-          message: `Too many concurrent calls to ${this.name}: ${this.#active} running, ${this.#queue.length} queued`,
-        }),
-      );
+      return Promise.reject(bulkheadRejectedError(`Too many concurrent calls to ${this.name}: ${this.#active} running, ${this.#queue.length} queued`));
     }
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {

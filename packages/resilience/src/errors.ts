@@ -257,6 +257,14 @@ export function abortedError(reason: unknown): GatewayError {
   });
 }
 
+/**
+ * A call turned away on our side for lack of capacity (a full bulkhead, or no pooled connection
+ * free in time): 503, retryable, kind 'bulkhead', which the circuit breaker does not count.
+ */
+export function bulkheadRejectedError(message: string): GatewayError {
+  return new GatewayError({ code: 'bulkhead_rejected', kind: 'bulkhead', status: 503, retryable: true, message });
+}
+
 /** A typed timeout (code upstream_timeout, 504, retryable). */
 export function timeoutError(kind: TimeoutKind, afterMs: number, what = 'The upstream'): GatewayError {
   const phase =

@@ -14,6 +14,7 @@ export {
   isGatewayError,
   isGatewayErrorCode,
   isGatewayErrorType,
+  bulkheadRejectedError,
   timeoutError,
   type ErrorEnvelope,
   type FromStatusOptions,

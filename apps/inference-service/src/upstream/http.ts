@@ -16,7 +16,7 @@
  */
 import type { Dispatcher } from 'undici';
 import undiciSymbols from 'undici/lib/core/symbols.js';
-import { GatewayError, abortedError, isGatewayError, timeoutError } from '@llmgw/resilience';
+import { GatewayError, abortedError, bulkheadRejectedError, isGatewayError, timeoutError } from '@llmgw/resilience';
 import { ResponseHandler, type ResponseBody, type ResponseHeaders, type UpstreamResponse } from './response-handler.ts';
 import { SseUpstreamStream, type StreamDecoder } from './stream.ts';
 import { MAX_ANSWER_SIZE, type CallOptions, type RateLimitInfo, type UpstreamCompletion, type UpstreamStream } from './types.ts';
@@ -183,13 +183,7 @@ export class UpstreamCall {
       // side's saturation, not an upstream that took the request and said nothing: a local
       // rejection, which the breaker does not count (failover and retries still apply).
       const ms = which === 'first_token' ? timeouts.firstTokenMs : timeouts.totalMs;
-      err = new GatewayError({
-        code: 'bulkhead_rejected',
-        kind: 'bulkhead',
-        status: 503,
-        retryable: true,
-        message: `${who}: no connection came free within ${ms} ms (every pooled connection busy)`,
-      });
+      err = bulkheadRejectedError(`${who}: no connection came free within ${ms} ms (every pooled connection busy)`);
     } else if (which === 'idle') err = timeoutError('timeout_idle', timeouts.streamIdleMs, who);
     else if (which === 'first_token') {
       err = headers ? timeoutError('silent', timeouts.firstTokenMs, who) : timeoutError('timeout_first_token', timeouts.firstTokenMs, who);
