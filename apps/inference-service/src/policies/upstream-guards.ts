@@ -101,26 +101,25 @@ export function createUpstreamGuards(options: UpstreamGuardsOptions) {
           permit.fail(error);
           throw error;
         }
+        // Both halves are idempotent, so the lease is settled by its first call.
+        const lease: UpstreamLease = {
+          succeed() {
+            giveBack();
+            permit.succeed();
+          },
+          fail(error) {
+            giveBack();
+            permit.fail(error);
+          },
+          release() {
+            giveBack();
+            permit.release();
+          },
+        };
         try {
-          const value = await fn(signal);
-          const lease: UpstreamLease = {
-            succeed: () => {
-              giveBack();
-              permit.succeed();
-            },
-            fail: (error) => {
-              giveBack();
-              permit.fail(error);
-            },
-            release: () => {
-              giveBack();
-              permit.release();
-            },
-          };
-          return { value, lease };
+          return { value: await fn(signal), lease };
         } catch (error) {
-          giveBack();
-          permit.fail(error);
+          lease.fail(error);
           throw error;
         }
       },
