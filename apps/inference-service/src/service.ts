@@ -17,7 +17,7 @@ import {
   type Span,
 } from '@llmgw/observability';
 import { GatewayError, isGatewayError, isGatewayErrorCode } from '@llmgw/resilience';
-import { createChatHandler, type ChatJobPayload, type ChatRoute } from './chat/handler.ts';
+import { createChatHandler, modelNotFoundError, type ChatJobPayload, type ChatRoute } from './chat/handler.ts';
 import { createStructuredOutput } from './chat/structured-output.ts';
 import type { SessionDeps } from './chat/session.ts';
 import type { CompletionBody } from './chat/wire.ts';
@@ -292,7 +292,7 @@ export function createService(options: ServiceOptions): Service {
       const name = input.params.model;
       const route = registry.resolve(name);
       if (!route) {
-        return { status: 404, body: new GatewayError({ code: 'model_not_found', param: 'model', message: `The model '${name.slice(0, 64)}' is not served by this deployment.` }).toEnvelope() };
+        return { status: 404, body: modelNotFoundError(name).toEnvelope() };
       }
       return { status: 200, body: { id: name, object: 'model', created: servedSince, owned_by: route.upstream } };
     },

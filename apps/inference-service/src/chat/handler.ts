@@ -126,12 +126,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
   async function handle(call: ChatCall): Promise<ChatResult> {
     const { body, caller } = call;
     const route = deps.resolve(body.model);
-    if (!route) {
-      return errorResult(
-        new GatewayError({ code: 'model_not_found', param: 'model', message: `The model '${truncate(body.model)}' is not served by this deployment.` }),
-        {},
-      );
-    }
+    if (!route) return errorResult(modelNotFoundError(body.model), {});
     const keyAllowed = !route.allowedKeys || route.allowedKeys.includes(caller.keyId);
     if (!keyAllowed || (caller.models && !caller.models.has(route.name) && !caller.models.has(body.model))) {
       return errorResult(new GatewayError({ code: 'forbidden', param: 'model', message: `This API key may not use model '${truncate(body.model)}'.` }), {});
@@ -420,6 +415,11 @@ function estimateTokens(messages: ReturnType<typeof toUpstreamMessages>, maxToke
   let chars = 0;
   for (const m of messages) chars += m.content.length;
   return Math.ceil(chars / 4) + Math.min(maxTokens ?? 256, 4096);
+}
+
+/** The 404 for a model name the deployment does not serve (chat and the model lookup). */
+export function modelNotFoundError(requested: string): GatewayError {
+  return new GatewayError({ code: 'model_not_found', param: 'model', message: `The model '${truncate(requested)}' is not served by this deployment.` });
 }
 
 function truncate(s: string): string {
