@@ -17,10 +17,24 @@ interface StoredKey {
   info: KeyInfo;
 }
 
+/** What an id may be made of: it shows in logs and names limits, budgets, cache scopes and jobs. */
+const KEY_ID = /^[A-Za-z0-9._@-]+$/;
+
 /**
  * Parses `LLM_API_KEYS`: comma-separated `key` or `key=id` or
  * `key=id:model1|model2` entries. Example:
  * `sk-team-a=team-a:gpt-4o-mini|claude-3.5-sonnet,sk-ops=ops`.
+ *
+ * - The key ends at the last `=` that is followed by a valid id, so keys may
+ *   contain `=` (base64 keys end in `==`): `abc==` is a key with no id,
+ *   `abc===ops` the key `abc==` with the id `ops`.
+ * - The models follow the first `:` after the id, so model names may contain
+ *   `:` (`openai:gpt-4o`).
+ * - A key given without an id is named after a hash of the key (`key-1a2b3c4d`),
+ *   not after its place in the list: the id owns jobs, cache entries, limits and
+ *   budgets, and removing another key from the list must not hand them over.
+ * - Several keys may share an id on purpose (a key being rotated: old and new
+ *   count as one caller).
  */
 export function parseApiKeys(spec: string): Map<string, ApiKeyEntry> {
   const keys = new Map<string, ApiKeyEntry>();
@@ -29,14 +43,24 @@ export function parseApiKeys(spec: string): Map<string, ApiKeyEntry> {
     .map((s) => s.trim())
     .filter(Boolean)
     .forEach((entry, i) => {
-      const eq = entry.indexOf('=');
-      const key = eq < 0 ? entry : entry.slice(0, eq);
-      const rest = eq < 0 ? `key-${i + 1}` : entry.slice(eq + 1);
-      const [id, models] = rest.split(':', 2);
-      if (!key || !id) throw new Error(`LLM_API_KEYS: entry ${i + 1} is not 'key', 'key=id' or 'key=id:model|model'`);
-      keys.set(key, { id, models: models ? models.split('|').filter(Boolean) : undefined });
+      const { key, id, models } = splitEntry(entry);
+      if (!key) throw new Error(`LLM_API_KEYS: entry ${i + 1} has no key before its id (format: 'key', 'key=id' or 'key=id:model|model')`);
+      if (keys.has(key)) throw new Error(`LLM_API_KEYS: entry ${i + 1} repeats a key given before`);
+      keys.set(key, { id: id ?? `key-${hash('sha256', key, 'hex').slice(0, 8)}`, models });
     });
   return keys;
+}
+
+function splitEntry(entry: string): { key: string; id?: string; models?: string[] } {
+  for (let eq = entry.lastIndexOf('='); eq >= 0; eq = entry.lastIndexOf('=', eq - 1)) {
+    const rest = entry.slice(eq + 1);
+    const colon = rest.indexOf(':');
+    const id = colon < 0 ? rest : rest.slice(0, colon);
+    if (!KEY_ID.test(id)) continue;
+    const models = colon < 0 ? undefined : rest.slice(colon + 1).split('|').filter(Boolean);
+    return { key: entry.slice(0, eq), id, models };
+  }
+  return { key: entry };
 }
 
 /**
