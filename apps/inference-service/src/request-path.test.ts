@@ -137,6 +137,35 @@ describe('rate limits per key', () => {
   });
 });
 
+describe('token rate limit over HTTP', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ agreement: fastAgreement((a) => (a.rateLimits.tokensPerMinute = 5000)) });
+  });
+  afterAll(() => stack.close());
+
+  const remainingTokens = (res: Response) => Number(res.headers.get('x-ratelimit-remaining-tokens'));
+
+  it('estimates with the completion allowance upstream gets: the smaller of max_tokens and max_completion_tokens', async () => {
+    const first = await stack.chat({ ...ask('q1'), max_tokens: 5, max_completion_tokens: 4000 });
+    expect(first.status).toBe(200);
+    // 'q1' is one token, plus the 5 allowed: 4000 would have left 999.
+    expect(remainingTokens(first)).toBeGreaterThan(4990);
+  });
+
+  it('answers a request larger than the whole limit with 400, and it costs the key nothing', async () => {
+    const before = remainingTokens(await stack.chat({ ...ask('hi'), max_tokens: 1 }, { key: OTHER_KEY }));
+    const huge = await stack.chat(ask('word '.repeat(30_000)), { key: OTHER_KEY });
+    expect(huge.status).toBe(400);
+    expect(huge.headers.get('retry-after')).toBeNull();
+    expect((await huge.json()).error).toMatchObject({ code: 'invalid_request', param: 'messages' });
+    const after = await stack.chat({ ...ask('hi'), max_tokens: 1 }, { key: OTHER_KEY });
+    expect(after.status).toBe(200);
+    // Only the small requests were charged (about 2 tokens each, then their real usage).
+    expect(remainingTokens(after)).toBeGreaterThan(before - 100);
+  });
+});
+
 describe('shared store down, failing closed', () => {
   it('answers 503 with Retry-After and without x-should-retry: false (nothing was retried)', async () => {
     const { memoryDefaults } = await import('./stores/index.ts');

@@ -140,14 +140,15 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     }
 
     const messages = toUpstreamMessages(body.messages);
-    const estimate = estimateTokens(messages, body.max_completion_tokens ?? body.max_tokens ?? undefined);
+    const request = toUpstreamRequest(body, messages);
+    // The completion allowance upstream gets: the smaller of max_tokens and max_completion_tokens.
+    const estimate = estimateTokens(messages, request.maxTokens);
     // In memory the admission answers at once; awaiting a value would still cost a microtask turn.
     const admitted = deps.admission.admit(caller.keyId, estimate);
     const admission = isPromise(admitted) ? await admitted : admitted;
     if (admission.rejection) return errorResult(admission.rejection, admission.headers);
     const headers = admission.headers;
 
-    const request = toUpstreamRequest(body, messages);
     const ctx: AttemptContext = {
       signal: call.signal,
       deadline: deps.now() + route.timeouts.totalMs,

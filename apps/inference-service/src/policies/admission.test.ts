@@ -19,18 +19,21 @@ describe('formatDuration (OpenAI reset header format)', () => {
   it.each(cases)('%i ms -> %s', (ms, want) => expect(formatDuration(ms)).toBe(want));
 });
 
-function admission(overrides: { requests?: RateLimiterStore; onStoreError?: 'open' | 'closed' } = {}) {
+function admission(overrides: { requests?: RateLimiterStore; tokens?: RateLimiterStore; onStoreError?: 'open' | 'closed' } = {}) {
   const errors: string[] = [];
   const rejections: string[] = [];
+  const clock = { t: 1_800_000_000_000 };
+  const now = () => clock.t;
   const control = createAdmission({
-    requests: overrides.requests ?? memoryRateLimiter({ points: 2, durationSeconds: 60 }),
-    tokens: memoryRateLimiter({ points: 1000, durationSeconds: 60 }),
-    budget: createTokenBudget(memoryTokenUsage(), { tokensPerWindow: 10_000, windowMs: 3_600_000, runaway: { factor: 10, recentWindowMs: 600_000, baselineWindowMs: 3_600_000, minTokens: 100 } }),
+    requests: overrides.requests ?? memoryRateLimiter({ points: 2, durationSeconds: 60, now }),
+    tokens: overrides.tokens ?? memoryRateLimiter({ points: 1000, durationSeconds: 60, now }),
+    budget: createTokenBudget(memoryTokenUsage(), { tokensPerWindow: 10_000, windowMs: 3_600_000, runaway: { factor: 10, recentWindowMs: 600_000, baselineWindowMs: 3_600_000, minTokens: 100 }, now }),
     onStoreError: overrides.onStoreError,
     reportStoreError: (store) => errors.push(store),
     reportRejection: (kind) => rejections.push(kind),
+    now,
   });
-  return { control, errors, rejections };
+  return { control, errors, rejections, clock };
 }
 
 describe('admission', () => {
@@ -46,11 +49,43 @@ describe('admission', () => {
     expect((await control.admit('other', 10)).rejection).toBeUndefined();
   });
 
-  it('rejects when the token estimate does not fit', async () => {
+  it('rejects when the token estimate does not fit what is left, and charges nothing for it', async () => {
+    const { control, rejections } = admission({ requests: memoryRateLimiter({ points: 100, durationSeconds: 60 }) });
+    expect((await control.admit('k', 900)).headers['x-ratelimit-remaining-tokens']).toBe('100');
+    const res = await control.admit('k', 200);
+    expect(res.rejection).toMatchObject({ code: 'rate_limit_exceeded', status: 429 });
+    expect(res.rejection?.message).toMatch(/Token rate limit of 1000/);
+    expect(res.headers['x-ratelimit-remaining-tokens']).toBe('100');
+    expect(rejections).toEqual(['tokens']);
+    // The refused 200 tokens were not taken: a request that fits still passes.
+    expect((await control.admit('k', 100)).rejection).toBeUndefined();
+  });
+
+  it('refuses an estimate over the whole limit as a bad request, not a 429 to retry, and charges nothing', async () => {
     const { control, rejections } = admission();
     const res = await control.admit('k', 5000);
-    expect(res.rejection?.message).toMatch(/Token rate limit/);
-    expect(rejections).toEqual(['tokens']);
+    expect(res.rejection).toMatchObject({ code: 'invalid_request', status: 400, retryable: false, param: 'messages' });
+    expect(res.rejection?.retryAfterMs).toBeUndefined();
+    expect(res.rejection?.message).toMatch(/about 5000 tokens .* limit of 1000 tokens per minute/);
+    expect(rejections).toEqual([]);
+    expect((await control.admit('k', 10)).headers['x-ratelimit-remaining-tokens']).toBe('990');
+  });
+
+  it('sends a refused request back after every limit it is short of has reset', async () => {
+    const { control, clock } = admission();
+    await control.admit('k', 10); // both windows start at t0
+    clock.t += 30_000;
+    await control.admit('k', 10);
+    clock.t += 31_000; // the request window (t0 + 60 s) has reset, the token window restarts here
+    await control.admit('k', 990);
+    await control.admit('k', 5);
+    const third = await control.admit('k', 10);
+    // Short of requests (reset in 60 s) and of tokens (5 left, reset in 60 s): the later of the two.
+    expect(third.rejection?.code).toBe('rate_limit_exceeded');
+    expect(third.rejection?.retryAfterMs).toBe(60_000);
+    clock.t += 59_000;
+    const again = await control.admit('k', 10);
+    expect(again.rejection?.retryAfterMs).toBe(1000);
   });
 
   const broken: RateLimiterStore = {
@@ -62,6 +97,37 @@ describe('admission', () => {
     const { control, errors } = admission({ requests: broken });
     expect((await control.admit('k', 10)).rejection).toBeUndefined();
     expect(errors).toContain('rate_limit');
+  });
+
+  it('sends no x-ratelimit headers for a limit whose store did not answer (not zeros)', async () => {
+    const { control } = admission({ requests: broken });
+    const res = await control.admit('k', 10);
+    expect(res.rejection).toBeUndefined();
+    expect(Object.keys(res.headers)).toEqual([]);
+  });
+
+  it('after a store failure, skips the stores for a second instead of making every request wait for them', async () => {
+    const calls: string[] = [];
+    const slow = (name: string): RateLimiterStore => ({
+      consume: () => (calls.push(name), Promise.reject(new Error('Command timed out'))),
+      penalize: () => (calls.push(name), Promise.reject(new Error('Command timed out'))),
+      peek: () => (calls.push(name), Promise.reject(new Error('Command timed out'))),
+    });
+    const { control, errors, clock } = admission({ requests: slow('requests'), tokens: slow('tokens') });
+    expect((await control.admit('k', 10)).rejection).toBeUndefined();
+    // One failed call per request: the token limit and the budget were not asked after it.
+    expect(calls).toEqual(['requests']);
+    expect(errors).toEqual(['rate_limit']);
+    clock.t += 999;
+    expect((await control.admit('k', 10)).rejection).toBeUndefined();
+    expect(calls).toEqual(['requests']);
+    clock.t += 1;
+    await control.admit('k', 10);
+    expect(calls).toEqual(['requests', 'requests']);
+    expect(errors).toEqual(['rate_limit', 'rate_limit']);
+    const closed = admission({ requests: slow('requests'), onStoreError: 'closed' });
+    await closed.control.admit('k', 10);
+    expect((await closed.control.admit('k', 10)).rejection?.status).toBe(503);
   });
 
   it('fails closed with 503 when configured', async () => {

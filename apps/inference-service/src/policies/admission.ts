@@ -16,6 +16,14 @@ export interface AdmissionOptions {
   reportStoreError: (store: string, error: unknown) => void;
   /** Told about every rejection (metric). */
   reportRejection: (kind: 'requests' | 'tokens' | 'budget' | 'runaway') => void;
+  /**
+   * After a store call fails, the stores are not asked again for this long: requests get the
+   * failure policy's answer at once instead of each waiting out the client's command timeout,
+   * and commands do not pile up in the client while the store is slow. Default 1000 ms.
+   */
+  storeHoldOffMs?: number;
+  /** Clock for the hold-off. Default Date.now. */
+  now?: () => number;
 }
 
 export interface Admission {
@@ -35,12 +43,21 @@ const ALLOWED: BudgetVerdict = { allowed: true };
  */
 export function createAdmission(options: AdmissionOptions) {
   const failOpen = (options.onStoreError ?? 'open') === 'open';
+  const holdOffMs = options.storeHoldOffMs ?? 1000;
+  const now = options.now ?? Date.now;
+  /** The stores are not called before this time (set by a failure). */
+  let heldOffUntil = 0;
 
   /**
    * A store call that cannot throw: a failure is reported and answered with `fallback`.
    * Synchronous when the store is (the in-memory ones), a promise when it is not (Redis).
    */
   function guarded<T>(store: string, fn: () => MaybePromise<T>, fallback: T): MaybePromise<Guarded<T>> {
+    if (heldOffUntil !== 0) {
+      // Skipped, not reported: the failure that started the hold-off was.
+      if (now() < heldOffUntil) return { value: fallback, failed: true };
+      heldOffUntil = 0;
+    }
     let value: MaybePromise<T>;
     try {
       value = fn();
@@ -56,6 +73,7 @@ export function createAdmission(options: AdmissionOptions) {
 
   function failed<T>(store: string, err: unknown, fallback: T): Guarded<T> {
     options.reportStoreError(store, err);
+    heldOffUntil = now() + holdOffMs;
     return { value: fallback, failed: true };
   }
 
@@ -68,24 +86,42 @@ export function createAdmission(options: AdmissionOptions) {
   }
 
   /** Rate limits, checked once both decisions are in: a rejection, or on to the budget. */
-  function limits(keyId: string, req: Guarded<LimitDecision>, tok: Guarded<LimitDecision>): MaybePromise<Admission> {
+  function limits(keyId: string, estimatedTokens: number, req: Guarded<LimitDecision>, tok: Guarded<LimitDecision>): MaybePromise<Admission> {
     if (tok.failed && !failOpen) return { headers: {}, rejection: storeDown() };
-    const headers = rateLimitHeaders(req.value, tok.value);
+    const headers = rateLimitHeaders(req, tok);
+    if (req.value.allowed && !tok.value.allowed && estimatedTokens > tok.value.limit) {
+      // No window will ever hold it: a 429 would send the client back to fail again.
+      return { headers, rejection: tooLarge(estimatedTokens, tok.value.limit) };
+    }
     if (!req.value.allowed || !tok.value.allowed) {
-      const which = req.value.allowed ? tok.value : req.value;
       options.reportRejection(req.value.allowed ? 'tokens' : 'requests');
+      // The request may pass once every limit it is short of has reset (the token window was only peeked).
+      const tokensShort = !tok.value.allowed || (!tok.failed && tok.value.remaining < estimatedTokens);
+      const resetMs = Math.max(req.value.allowed ? 0 : req.value.resetMs, tokensShort ? tok.value.resetMs : 0);
       return {
         headers,
         rejection: new GatewayError({
           code: 'rate_limit_exceeded',
           message: req.value.allowed
-            ? `Token rate limit of ${which.limit} per minute reached for this key.`
-            : `Request rate limit of ${which.limit} per minute reached for this key.`,
-          retryAfterMs: Math.max(1000, which.resetMs),
+            ? `Token rate limit of ${tok.value.limit} per minute reached for this key.`
+            : `Request rate limit of ${req.value.limit} per minute reached for this key.`,
+          retryAfterMs: Math.max(1000, resetMs),
         }),
       };
     }
+    // The stores already failed once for this request: do not wait for them a second time.
+    if (req.failed || tok.failed) return { headers };
     return then(guarded('token_budget', () => options.budget.check(keyId), ALLOWED), (verdict) => budget(headers, verdict));
+  }
+
+  function tooLarge(estimatedTokens: number, limit: number): GatewayError {
+    return new GatewayError({
+      code: 'invalid_request',
+      param: 'messages',
+      message:
+        `This request needs about ${estimatedTokens} tokens (the prompt plus max_tokens, or 256 when not given), ` +
+        `more than this key's limit of ${limit} tokens per minute. Shorten the prompt or lower max_tokens.`,
+    });
   }
 
   function budget(headers: Record<string, string>, verdict: Guarded<BudgetVerdict>): Admission {
@@ -110,10 +146,12 @@ export function createAdmission(options: AdmissionOptions) {
       return then(guarded('rate_limit', () => options.requests.consume(keyId, 1), UNKNOWN), (req) => {
         if (req.failed && !failOpen) return { headers: {}, rejection: storeDown() };
         // Only charge tokens when the request itself is admitted.
-        const tok = req.value.allowed
-          ? guarded('rate_limit', () => options.tokens.consume(keyId, estimatedTokens), UNKNOWN)
-          : guarded('rate_limit', () => options.tokens.peek(keyId), UNKNOWN);
-        return then(tok, (t) => limits(keyId, req, t));
+        const tok = req.failed
+          ? { value: UNKNOWN, failed: true }
+          : req.value.allowed
+            ? guarded('rate_limit', () => options.tokens.consume(keyId, estimatedTokens), UNKNOWN)
+            : guarded('rate_limit', () => options.tokens.peek(keyId), UNKNOWN);
+        return then(tok, (t) => limits(keyId, estimatedTokens, req, t));
       });
     },
 
@@ -127,7 +165,7 @@ export function createAdmission(options: AdmissionOptions) {
   };
 }
 
-interface Guarded<T> {
+export interface Guarded<T> {
   value: T;
   failed: boolean;
 }
@@ -139,15 +177,23 @@ function then<T, U>(value: MaybePromise<T>, f: (v: T) => MaybePromise<U>): Maybe
 
 export type AdmissionControl = ReturnType<typeof createAdmission>;
 
-export function rateLimitHeaders(req: LimitDecision, tok: LimitDecision): Record<string, string> {
-  return {
-    'x-ratelimit-limit-requests': String(req.limit),
-    'x-ratelimit-remaining-requests': String(req.remaining),
-    'x-ratelimit-reset-requests': formatDuration(req.resetMs),
-    'x-ratelimit-limit-tokens': String(tok.limit),
-    'x-ratelimit-remaining-tokens': String(tok.remaining),
-    'x-ratelimit-reset-tokens': formatDuration(tok.resetMs),
-  };
+/**
+ * The contract's x-ratelimit-* headers. A limit whose store did not answer (failing open) has
+ * none: zeros would tell a client-side limiter to stop when nothing is limited.
+ */
+export function rateLimitHeaders(req: Guarded<LimitDecision>, tok: Guarded<LimitDecision>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (!req.failed) {
+    headers['x-ratelimit-limit-requests'] = String(req.value.limit);
+    headers['x-ratelimit-remaining-requests'] = String(req.value.remaining);
+    headers['x-ratelimit-reset-requests'] = formatDuration(req.value.resetMs);
+  }
+  if (!tok.failed) {
+    headers['x-ratelimit-limit-tokens'] = String(tok.value.limit);
+    headers['x-ratelimit-remaining-tokens'] = String(tok.value.remaining);
+    headers['x-ratelimit-reset-tokens'] = formatDuration(tok.value.resetMs);
+  }
+  return headers;
 }
 
 /** OpenAI's duration format: `20ms`, `1s`, `6m0s`, `1h2m3s`. */

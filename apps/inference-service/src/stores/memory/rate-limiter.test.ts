@@ -5,7 +5,8 @@ import { limiterStore } from '../redis/rate-limiter.ts';
 import { memoryRateLimiter } from './rate-limiter.ts';
 
 // Our synchronous fixed window must answer exactly as rate-limiter-flexible's RateLimiterMemory
-// (the semantics RateLimiterRedis shares) through the adapter the Redis store uses.
+// (the semantics RateLimiterRedis shares) through the adapter the Redis store uses, which gives
+// a refused take back.
 describe('memoryRateLimiter', () => {
   beforeEach(() => {
     vi.useFakeTimers();
@@ -48,7 +49,9 @@ describe('memoryRateLimiter', () => {
   it('answers synchronously, and forgets keys whose window ended', () => {
     const limiter = memoryRateLimiter({ points: 2, durationSeconds: 60 });
     expect(limiter.consume('k', 1)).toEqual({ allowed: true, limit: 2, remaining: 1, resetMs: 60_000 });
-    expect(limiter.consume('k', 2)).toEqual({ allowed: false, limit: 2, remaining: 0, resetMs: 60_000 });
+    // A refused take costs nothing.
+    expect(limiter.consume('k', 2)).toEqual({ allowed: false, limit: 2, remaining: 1, resetMs: 60_000 });
+    expect(limiter.consume('k', 1)).toEqual({ allowed: true, limit: 2, remaining: 0, resetMs: 60_000 });
     vi.advanceTimersByTime(59_999);
     expect(limiter.peek('k')).toEqual({ allowed: false, limit: 2, remaining: 0, resetMs: 1 });
     vi.advanceTimersByTime(1);

@@ -19,9 +19,10 @@ interface Window {
 
 /**
  * Fixed-window limiter for one instance, answering synchronously. The window of a
- * key starts with its first points and lasts `durationSeconds`: the semantics of
+ * key starts with its first take and lasts `durationSeconds`: the semantics of
  * rate-limiter-flexible's RateLimiterMemory, which the Redis store still uses
- * (RateLimiterRedis, one Lua script). Ours because RateLimiterMemory answers every
+ * (RateLimiterRedis, one Lua script), with a refused take given back as
+ * `limiterStore` does. Ours because RateLimiterMemory answers every
  * call with a promise, and the request path takes three of them per request;
  * rate-limiter.test.ts drives both with the same calls and compares every answer.
  */
@@ -58,8 +59,10 @@ export function memoryRateLimiter(options: MemoryRateLimiterOptions): RateLimite
     consume(key, n) {
       const t = now();
       const w = current(key, t);
+      // A refused take costs nothing: one oversized request must not use up the window for the rest.
+      if (w.consumed + n > points) return decision(w, t, false);
       w.consumed += n;
-      return decision(w, t, w.consumed <= points);
+      return decision(w, t, true);
     },
     penalize(key, n) {
       if (n > 0) current(key, now()).consumed += n;

@@ -27,7 +27,7 @@ export function redisRateLimiter(client: Redis, options: RedisRateLimiterOptions
 }
 
 /** Adapts a rate-limiter-flexible limiter to our interface. */
-export function limiterStore(limiter: Pick<RateLimiterRedis, 'consume' | 'penalty' | 'get'>, points: number): RateLimiterStore {
+export function limiterStore(limiter: Pick<RateLimiterRedis, 'consume' | 'penalty' | 'reward' | 'get'>, points: number): RateLimiterStore {
   const decision = (res: RateLimiterRes, allowed: boolean): LimitDecision => ({
     allowed,
     limit: points,
@@ -40,8 +40,11 @@ export function limiterStore(limiter: Pick<RateLimiterRedis, 'consume' | 'penalt
         return decision(await limiter.consume(key, n), true);
       } catch (err) {
         // rate-limiter-flexible rejects with a RateLimiterRes on exhaustion and with an Error on store failure.
-        if (err instanceof RateLimiterRes) return decision(err, false);
-        throw err;
+        if (!(err instanceof RateLimiterRes)) throw err;
+        // It has counted the refused points: give them back, so one oversized request does not
+        // use up the window for the requests after it. The answer says what was left before.
+        await limiter.reward(key, n);
+        return { allowed: false, limit: points, remaining: Math.max(0, points - (err.consumedPoints - n)), resetMs: Math.max(0, err.msBeforeNext) };
       }
     },
     async penalize(key, n) {

@@ -48,6 +48,13 @@ describe('redisRateLimiter', () => {
     expect((await limiters[1]!.consume('key-2', 1)).remaining).toBe(19);
   });
 
+  it('gives a refused take back, so an oversized request does not use up the window', async () => {
+    const limiter = redisRateLimiter(await ready(client()), { points: 20, durationSeconds: 60, keyPrefix: 't:rl:refund' });
+    expect(await limiter.consume('k', 15)).toMatchObject({ allowed: true, remaining: 5 });
+    expect(await limiter.consume('k', 10)).toMatchObject({ allowed: false, remaining: 5 });
+    expect(await limiter.consume('k', 5)).toMatchObject({ allowed: true, remaining: 0 });
+  });
+
   it('peeks without consuming and takes penalties after the fact', async () => {
     const limiter = redisRateLimiter(await ready(client()), { points: 100, durationSeconds: 60, keyPrefix: 't:rl:pen' });
     expect(await limiter.peek('k')).toMatchObject({ allowed: true, remaining: 100 });
