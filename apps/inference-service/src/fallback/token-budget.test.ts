@@ -69,14 +69,35 @@ describe('createTokenBudget (unit, fake clock)', () => {
     expect(await budget.check('k')).toEqual({ allowed: true });
   });
 
-  it('budget: exhausted at tokensPerWindow, Retry-After capped at a minute, free again after the window', async () => {
+  it('budget: exhausted at tokensPerWindow, Retry-After when the window has room again, free again then', async () => {
     const { clock, budget } = budgetAt({ tokensPerWindow: 100, windowMs: 5 * MINUTE });
     await budget.record('k', 99);
     expect(await budget.check('k')).toEqual({ allowed: true });
     await budget.record('k', 1);
-    expect(await budget.check('k')).toMatchObject({ allowed: false, reason: 'budget', retryAfterMs: 60_000 });
-    clock.now += 6 * MINUTE;
+    // The tokens sit in the minute bucket [T0, T0 + 1 min): in the window until T0 + 6 min.
+    expect(await budget.check('k')).toMatchObject({ allowed: false, reason: 'budget', retryAfterMs: 6 * MINUTE });
+    clock.now += 6 * MINUTE - 1;
+    expect(await budget.check('k')).toMatchObject({ allowed: false, retryAfterMs: 5000 });
+    clock.now += 1;
     expect(await budget.check('k')).toEqual({ allowed: true });
+  });
+
+  it('budget: a client that waits as told gets through on its first retry, however the use was spread', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.record({ atMs: fc.integer({ min: 0, max: 59 * MINUTE }), tokens: fc.integer({ min: 1, max: 400 }) }), { minLength: 1, maxLength: 30 }), async (uses) => {
+        const { clock, store, budget } = budgetAt({ tokensPerWindow: 1000, windowMs: 60 * MINUTE });
+        for (const u of uses) await store.add('k', u.tokens, T0 + u.atMs + 17);
+        clock.now = T0 + 59 * MINUTE + 31_000;
+        const first = await budget.check('k');
+        if (first.allowed) return;
+        clock.now += first.retryAfterMs;
+        expect(await budget.check('k')).toEqual({ allowed: true });
+        // Not more than one step (a minute) late.
+        clock.now -= 60_000;
+        expect((await budget.check('k')).allowed).toBe(false);
+      }),
+      { seed: 20261125, numRuns: 100 },
+    );
   });
 
   it('property: the verdict is the documented formula over bucketed sums', async () => {
@@ -198,13 +219,19 @@ describe('token budget over HTTP (injected service clock)', () => {
     expect(i).toBeGreaterThan(1);
     const res = await s.chat(ask('one more'));
     expect(res.status).toBe(429);
-    expect(Number(res.headers.get('retry-after'))).toBe(60);
+    // All of it was used at T0: room again once T0's bucket has left the window, not in a minute.
+    const retryAfterMs = Number(res.headers.get('retry-after')) * 1000;
+    expect(retryAfterMs).toBeGreaterThan(windowMs);
+    expect(retryAfterMs).toBeLessThanOrEqual(windowMs + MINUTE);
     const body = await res.json();
     expect(body.error.code).toBe('token_budget_exceeded');
     expect(body.error.message).toMatch(/150 tokens per 300s/);
     expect(await (await fetch(`${s.url}/metrics`)).text()).toMatch(/llm_token_budget_rejections_total\{reason="budget"\} 1/);
     expect((await s.chat(ask('other key'), { key: OTHER_KEY })).status).toBe(200);
-    clock.now += windowMs + MINUTE;
+    // Told the truth: a step (5 s, 1/60 of the window) before, still refused; at the time given, through.
+    clock.now = T0 + retryAfterMs - 5000;
+    expect((await s.chat(ask('too early'))).status).toBe(429);
+    clock.now = T0 + retryAfterMs;
     expect((await s.chat(ask('new window'))).status).toBe(200);
   });
 

@@ -1,4 +1,7 @@
-import { isPromise, type MaybePromise, type TokenUsageStore } from '../stores/types.ts';
+import { isPromise, type MaybePromise, type TimeRange, type TokenUsageStore } from '../stores/types.ts';
+
+/** How finely a used-up budget's Retry-After is worked out: a step is 1/60 of the window. */
+const RETRY_STEPS = 60;
 
 export interface TokenBudgetOptions {
   /** Tokens a key may use per `windowMs`. */
@@ -39,7 +42,8 @@ export function createTokenBudget(store: TokenUsageStore, options: TokenBudgetOp
       return {
         allowed: false,
         reason: 'budget',
-        retryAfterMs: Math.min(options.windowMs, 60_000),
+        // Replaced by when the window will have room again (budgetRetryAfter), once that is read.
+        retryAfterMs: options.windowMs,
         message: `Token budget of ${options.tokensPerWindow} tokens per ${Math.round(options.windowMs / 1000)}s used up for this key.`,
       };
     }
@@ -59,6 +63,27 @@ export function createTokenBudget(store: TokenUsageStore, options: TokenBudgetOp
 
   const fromSums = ([used = 0, recent = 0, baseline = 0]: number[]) => verdict(used, recent, baseline);
 
+  /**
+   * When a used-up budget will next admit a request: the window read as it will be after each
+   * step of 1/60 of it (a minute of an hour), with no more use meanwhile. Never early, at most a
+   * step late. The steps go on past one window, because the store counts whole buckets: usage
+   * stays in the window until its bucket has left it. Read only on a rejection.
+   */
+  function budgetRetryAfter(keyId: string, t: number, rejected: BudgetVerdict): MaybePromise<BudgetVerdict> {
+    const step = Math.max(1000, Math.ceil(options.windowMs / RETRY_STEPS));
+    const ranges: TimeRange[] = [];
+    for (let d = step; d <= 2 * options.windowMs; d += step) {
+      const from = t + d - options.windowMs;
+      ranges.push([from, Math.max(t + 1, from + 1)]);
+    }
+    const pick = (later: number[]): BudgetVerdict => {
+      const i = later.findIndex((used) => used < options.tokensPerWindow);
+      return { ...rejected, retryAfterMs: i < 0 ? 2 * options.windowMs : (i + 1) * step } as BudgetVerdict;
+    };
+    const later = store.sums(keyId, ranges);
+    return isPromise(later) ? later.then(pick) : pick(later);
+  }
+
   return {
     /** Synchronous with an in-memory store, a promise with Redis (MaybePromise). */
     check(keyId: string): MaybePromise<BudgetVerdict> {
@@ -68,7 +93,11 @@ export function createTokenBudget(store: TokenUsageStore, options: TokenBudgetOp
         [t - recentWindowMs, t + 1],
         [t - recentWindowMs - baselineWindowMs, t - recentWindowMs],
       ]);
-      return isPromise(sums) ? sums.then(fromSums) : fromSums(sums);
+      const decide = (s: number[]): MaybePromise<BudgetVerdict> => {
+        const v = fromSums(s);
+        return !v.allowed && v.reason === 'budget' ? budgetRetryAfter(keyId, t, v) : v;
+      };
+      return isPromise(sums) ? sums.then(decide) : decide(sums);
     },
     record(keyId: string, tokens: number): MaybePromise<void> {
       return store.add(keyId, tokens, now());
