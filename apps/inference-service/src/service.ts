@@ -174,7 +174,9 @@ export function createService(options: ServiceOptions): Service {
     sleep,
   });
   if (config.runWorker) {
-    const runJob = createJobProcessor({ resolve, session, structured, telemetry, onTokens, now, sleep });
+    // The admission was for the request that queued the job; its tokens are charged as it runs.
+    const chargeTokens = (keyId: string, tokens: number) => admission.settle(keyId, 0, tokens);
+    const runJob = createJobProcessor({ resolve, session, structured, telemetry, onTokens, chargeTokens, now, sleep });
     jobs.startWorker((payload) => runJob(payload));
   }
 

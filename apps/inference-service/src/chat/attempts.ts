@@ -53,6 +53,12 @@ export interface AttemptContext {
   tracer?: AttemptTracer;
   /** Headers every upstream call carries (e.g. the request span's traceparent). */
   headers?: Record<string, string>;
+  /**
+   * Tokens upstream attempts used that are not in the final answer's usage, as far as they
+   * are known: invalid structured outputs that were repaired or given up on, and what an
+   * attempt had streamed before it broke. Added up here for the token budget.
+   */
+  spentTokens?: number;
 }
 
 export interface AttemptTracer {

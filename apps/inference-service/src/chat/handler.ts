@@ -157,6 +157,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
       sleep: deps.sleep,
       tracer: call.tracer,
       headers: call.upstreamHeaders,
+      spentTokens: 0,
     };
     const input = { candidates: candidatesFor(route, deps.resolve), request, output };
     const degradedSteps = route.fallback.filter((s): s is { strategy: DegradedStrategy } => s.strategy !== 'alternative_model').map((s) => s.strategy);
@@ -171,9 +172,14 @@ export function createChatHandler(deps: ChatHandlerDeps) {
       : undefined;
     const id = `chatcmpl-${call.requestId}`;
 
+    // The answer's tokens, and those of attempts that did not become the answer (ctx.spentTokens).
     const settle = (usage: TokenUsage, candidate: string) => {
       deps.onTokens(candidate, usage);
-      void deps.admission.settle(caller.keyId, estimate, usage.promptTokens + usage.completionTokens);
+      void deps.admission.settle(caller.keyId, estimate, usage.promptTokens + usage.completionTokens + (ctx.spentTokens ?? 0));
+    };
+    /** No answer from a model (an error, or a degraded answer): only what the failed attempts used. */
+    const settleSpent = () => {
+      if (ctx.spentTokens) void deps.admission.settle(caller.keyId, estimate, ctx.spentTokens);
     };
     // A stream that ends before its finish (the caller left, or it broke after partial output)
     // still spent the prompt and what was delivered: the budget is charged for them. Otherwise a
@@ -194,6 +200,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
 
     // Degraded answers once every model failed (unless the caller opted out).
     const degrade = async (error: GatewayError): Promise<ChatResult> => {
+      settleSpent();
       if (!call.allowDegraded || degradedSteps.length === 0 || !isFallbackWorthy(error)) return errorResult(error, headers, true);
       const outcome = await runDegraded(
         degradedStepsFor(degradedSteps, error),

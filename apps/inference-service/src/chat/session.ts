@@ -95,6 +95,8 @@ async function answerFrom(
       return answer;
     }
     ctx.telemetry.structuredInvalid(candidate.name, answer.content, check.error);
+    // Paid for upstream, and not the answer.
+    ctx.spentTokens = (ctx.spentTokens ?? 0) + answer.usage.promptTokens + answer.usage.completionTokens;
     if (repair >= deps.maxRepairs) {
       if (repair > 0) ctx.telemetry.repair(candidate.name, 'failed');
       throw new GatewayError({
@@ -122,6 +124,7 @@ async function collect(
 ): Promise<Omit<Answer, 'candidate' | 'index'>> {
   const stream = await candidate.provider.stream(request, { signal, timeouts, headers });
   let content = '';
+  let finished = false;
   try {
     for await (const batch of stream.batches ? stream.batches() : singles(stream)) {
       for (const event of batch) {
@@ -130,11 +133,16 @@ async function collect(
           // As for a non-streamed answer: a model that never finishes must not take the memory.
           if (content.length > MAX_ANSWER_SIZE) throw tooLong(candidate);
         } else if (event.type === 'malformed') ctx.telemetry.malformedChunk(candidate.name);
-        else return { content, finishReason: event.finishReason, usage: event.usage ?? estimateUsage(request.messages, content) };
+        else {
+          finished = true;
+          return { content, finishReason: event.finishReason, usage: event.usage ?? estimateUsage(request.messages, content) };
+        }
       }
     }
   } finally {
     stream.cancel();
+    // A broken answer's text was paid for upstream (about 4 characters a token).
+    if (!finished && content !== '') ctx.spentTokens = (ctx.spentTokens ?? 0) + Math.ceil(content.length / 4);
   }
   throw truncated(candidate, 'ended without a finish event');
 }
@@ -243,6 +251,8 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
       const error = GatewayError.from(err);
       if (ctx.signal.aborted) throw error;
       lease?.fail(error);
+      const wastedTokens = Math.ceil((sent.length - sentBefore) / 4);
+      ctx.spentTokens = (ctx.spentTokens ?? 0) + wastedTokens;
       ctx.telemetry.attempt({
         candidate: candidate.name,
         provider: candidate.provider.name,
@@ -251,7 +261,7 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
         durationMs: 0,
         error,
         // What this attempt streamed before breaking was paid for upstream (estimated at ~4 chars a token).
-        wastedTokens: Math.ceil((sent.length - sentBefore) / 4),
+        wastedTokens,
       });
       if (sent === '') {
         // Nothing reached the caller yet: an ordinary failover.

@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTokenBudget, type TokenBudgetOptions } from '../policies/token-budget.ts';
 import { memoryTokenUsage } from '../stores/memory/token-usage.ts';
-import { OTHER_KEY, TEST_KEY, ask, fastAgreement, startStack, type Stack } from '../testing/stack.ts';
+import { memoryDefaults } from '../stores/index.ts';
+import { OTHER_KEY, TEST_KEY, ask, fastAgreement, startStack, type Stack, type StackOptions } from '../testing/stack.ts';
 
 const MINUTE = 60_000;
 /** A bucket-aligned start time, far from the real clock so nothing real leaks in. */
@@ -267,4 +268,65 @@ describe('token budget over HTTP (injected service clock)', () => {
     expect(res.status).toBe(429);
     expect(res.headers.get('x-ratelimit-remaining-requests')).toMatch(/^\d+$/);
   });
+});
+
+describe('tokens that did not become the answer are charged too', () => {
+  let stack: Stack | undefined;
+  afterEach(async () => {
+    await stack?.close();
+    stack = undefined;
+  });
+
+  const schema = { type: 'object', required: ['answer'], properties: { answer: { type: 'string' } }, additionalProperties: false };
+  const structured = (content: string) => ask(content, { response_format: { type: 'json_schema', json_schema: { name: 'a', strict: true, schema } } });
+  /** The stack's token usage store, read as the budget reads it. */
+  async function withUsage(options: Omit<StackOptions, 'service'>) {
+    const agreement = options.agreement ?? fastAgreement();
+    const { stores, jobs } = memoryDefaults(agreement);
+    stack = await startStack({ ...options, agreement, service: { stores, jobs } });
+    const used = async (keyId = 'team-a') => stores.tokenUsage.sum(keyId, Date.now() - 3_600_000, Date.now() + 1);
+    return { s: stack, used };
+  }
+  const settled = () => new Promise((r) => setTimeout(r, 20));
+
+  it('a repaired structured answer: the invalid first output and the repair', async () => {
+    const { s, used } = await withUsage({ scenario: { rules: [{ model: '*', kind: 'schema_violation', attempts: { first: 1 } }] } });
+    const res = await s.chat(structured('Give me an answer'));
+    expect(res.status).toBe(200);
+    const answerTokens = ((await res.json()) as { usage: { total_tokens: number } }).usage.total_tokens;
+    await settled();
+    expect(s.sim.recorder.attempts()).toHaveLength(2);
+    // More than the answer's own usage: the first, invalid, output was paid for too.
+    expect(await used()).toBeGreaterThan(answerTokens + 5);
+  });
+
+  it('a structured request that fails every repair, with degraded answers refused: what the attempts used', async () => {
+    const { s, used } = await withUsage({ scenario: { rules: [{ model: '*', kind: 'schema_violation' }] } });
+    const res = await s.chat(structured('Give me an answer'), { headers: { 'x-llm-no-degraded': 'true' } });
+    expect(res.status).toBe(502);
+    await settled();
+    expect(s.sim.recorder.attempts().length).toBeGreaterThan(1);
+    expect(await used()).toBeGreaterThan(0);
+  });
+
+  it('an async job: its tokens are charged to the key that made it when it runs', async () => {
+    const { s, used } = await withUsage({
+      scenario: { rules: [{ model: '*', kind: 'outage' }] },
+      agreement: fastAgreement((a) => (a.fallback.async.maxAttempts = 9)),
+    });
+    const res = await s.chat(ask('Can you summarise my last three orders?'));
+    expect(res.status).toBe(202);
+    const { location } = (await res.json()) as { location: string };
+    expect(await used()).toBe(0);
+    s.sim.setScenario({ rules: [] });
+    let job: { status: string; result?: { usage: { total_tokens: number } } } = { status: 'queued' };
+    for (const deadline = Date.now() + 8000; job.status !== 'succeeded' && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 50));
+      job = await (await fetch(`${s.url}${location}`, { headers: { authorization: `Bearer ${TEST_KEY}` } })).json();
+    }
+    expect(job.status).toBe('succeeded');
+    await settled();
+    expect(await used()).toBe(job.result!.usage.total_tokens);
+    expect(await used('team-b')).toBe(0);
+  }, 15_000);
 });

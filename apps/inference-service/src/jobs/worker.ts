@@ -14,6 +14,11 @@ export interface JobWorkerDeps {
   structured: StructuredOutput;
   telemetry: ChatTelemetry;
   onTokens(candidate: string, usage: TokenUsage): void;
+  /**
+   * Charges the job's tokens to its key's rate limit and budget (the admission's `settle`):
+   * a job runs later, outside the request that was admitted, and its upstream calls count too.
+   */
+  chargeTokens(keyId: string, tokens: number): unknown;
   now: () => number;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
 }
@@ -35,17 +40,25 @@ export function createJobProcessor(deps: JobWorkerDeps) {
       telemetry: deps.telemetry,
       now: deps.now,
       sleep: deps.sleep,
+      spentTokens: 0,
     };
-    const answer = await completeAnswer(
-      deps.session,
-      {
-        candidates: candidatesFor(route, deps.resolve),
-        request: toUpstreamRequest(body),
-        output: deps.structured.specFor(body.response_format),
-      },
-      ctx,
-    );
+    let answer;
+    try {
+      answer = await completeAnswer(
+        deps.session,
+        {
+          candidates: candidatesFor(route, deps.resolve),
+          request: toUpstreamRequest(body),
+          output: deps.structured.specFor(body.response_format),
+        },
+        ctx,
+      );
+    } catch (err) {
+      if (ctx.spentTokens) deps.chargeTokens(payload.keyId, ctx.spentTokens);
+      throw err;
+    }
     deps.onTokens(answer.candidate.name, answer.usage);
+    deps.chargeTokens(payload.keyId, answer.usage.promptTokens + answer.usage.completionTokens + (ctx.spentTokens ?? 0));
     return completionBody(
       `chatcmpl-${payload.requestId}`,
       answer.candidate.requested,
