@@ -106,28 +106,42 @@ describe('admission', () => {
     expect(Object.keys(res.headers)).toEqual([]);
   });
 
-  it('after a store failure, skips the stores for a second instead of making every request wait for them', async () => {
+  it('after a slow store failure, skips the stores for a second instead of making every request wait for them', async () => {
     const calls: string[] = [];
-    const slow = (name: string): RateLimiterStore => ({
-      consume: () => (calls.push(name), Promise.reject(new Error('Command timed out'))),
-      penalize: () => (calls.push(name), Promise.reject(new Error('Command timed out'))),
-      peek: () => (calls.push(name), Promise.reject(new Error('Command timed out'))),
-    });
-    const { control, errors, clock } = admission({ requests: slow('requests'), tokens: slow('tokens') });
+    const { control, errors, clock } = admission({ requests: slowStore('requests'), tokens: slowStore('tokens') });
+    /** A store that fails after its 500 ms command timeout. */
+    function slowStore(name: string): RateLimiterStore {
+      const timedOut = () => {
+        calls.push(name);
+        return Promise.resolve().then(() => {
+          clock.t += 500;
+          throw new Error('Command timed out');
+        });
+      };
+      return { consume: timedOut, penalize: timedOut, peek: timedOut };
+    }
     expect((await control.admit('k', 10)).rejection).toBeUndefined();
     // One failed call per request: the token limit and the budget were not asked after it.
     expect(calls).toEqual(['requests']);
     expect(errors).toEqual(['rate_limit']);
     clock.t += 999;
     expect((await control.admit('k', 10)).rejection).toBeUndefined();
+    // Not called, and still counted: the failure policy applied to this request too.
     expect(calls).toEqual(['requests']);
+    expect(errors).toEqual(['rate_limit', 'rate_limit']);
     clock.t += 1;
     await control.admit('k', 10);
     expect(calls).toEqual(['requests', 'requests']);
+  });
+
+  it('asks the stores again on the next request after a failure that came at once (a refused connection)', async () => {
+    let calls = 0;
+    const refused: RateLimiterStore = { ...broken, consume: () => (calls++, Promise.reject(new Error('ECONNREFUSED'))) };
+    const { control, errors } = admission({ requests: refused });
+    await control.admit('k', 10);
+    await control.admit('k', 10);
+    expect(calls).toBe(2);
     expect(errors).toEqual(['rate_limit', 'rate_limit']);
-    const closed = admission({ requests: slow('requests'), onStoreError: 'closed' });
-    await closed.control.admit('k', 10);
-    expect((await closed.control.admit('k', 10)).rejection?.status).toBe(503);
   });
 
   it('fails closed with 503 when configured', async () => {

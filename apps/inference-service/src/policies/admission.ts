@@ -17,9 +17,10 @@ export interface AdmissionOptions {
   /** Told about every rejection (metric). */
   reportRejection: (kind: 'requests' | 'tokens' | 'budget' | 'runaway') => void;
   /**
-   * After a store call fails, the stores are not asked again for this long: requests get the
-   * failure policy's answer at once instead of each waiting out the client's command timeout,
-   * and commands do not pile up in the client while the store is slow. Default 1000 ms.
+   * After a store call failed slowly (a command timeout, not a refused connection, which fails
+   * at once), the stores are not asked again for this long: requests get the failure policy's
+   * answer at once instead of each waiting out the timeout, and commands do not pile up in the
+   * client while the store is slow. Default 1000 ms.
    */
   storeHoldOffMs?: number;
   /** Clock for the hold-off. Default Date.now. */
@@ -35,6 +36,10 @@ export interface Admission {
 
 const UNKNOWN: LimitDecision = { allowed: true, limit: 0, remaining: 0, resetMs: 0 };
 const ALLOWED: BudgetVerdict = { allowed: true };
+/** A store call that took this long to fail was waited for: the hold-off starts. */
+const SLOW_FAILURE_MS = 50;
+/** What a call skipped in the hold-off is reported as (counted like a failed call: the policy applied). */
+const HELD_OFF = new Error('not called: the store failed slowly within the hold-off');
 
 /**
  * Rate limits (requests and tokens per minute, per key) and the token budget,
@@ -54,8 +59,10 @@ export function createAdmission(options: AdmissionOptions) {
    */
   function guarded<T>(store: string, fn: () => MaybePromise<T>, fallback: T): MaybePromise<Guarded<T>> {
     if (heldOffUntil !== 0) {
-      // Skipped, not reported: the failure that started the hold-off was.
-      if (now() < heldOffUntil) return { value: fallback, failed: true };
+      if (now() < heldOffUntil) {
+        options.reportStoreError(store, HELD_OFF);
+        return { value: fallback, failed: true };
+      }
       heldOffUntil = 0;
     }
     let value: MaybePromise<T>;
@@ -65,15 +72,16 @@ export function createAdmission(options: AdmissionOptions) {
       return failed(store, err, fallback);
     }
     if (!isPromise(value)) return { value, failed: false };
+    const started = now();
     return value.then(
       (v) => ({ value: v, failed: false }),
-      (err: unknown) => failed(store, err, fallback),
+      (err: unknown) => failed(store, err, fallback, now() - started),
     );
   }
 
-  function failed<T>(store: string, err: unknown, fallback: T): Guarded<T> {
+  function failed<T>(store: string, err: unknown, fallback: T, tookMs = 0): Guarded<T> {
     options.reportStoreError(store, err);
-    heldOffUntil = now() + holdOffMs;
+    if (tookMs >= SLOW_FAILURE_MS) heldOffUntil = now() + holdOffMs;
     return { value: fallback, failed: true };
   }
 
