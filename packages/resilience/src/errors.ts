@@ -261,8 +261,8 @@ export function abortedError(reason: unknown): GatewayError {
  * A call turned away on our side for lack of capacity (a full bulkhead, or no pooled connection
  * free in time): 503, retryable, kind 'bulkhead', which the circuit breaker does not count.
  */
-export function bulkheadRejectedError(message: string): GatewayError {
-  return new GatewayError({ code: 'bulkhead_rejected', kind: 'bulkhead', status: 503, retryable: true, message });
+export function bulkheadRejectedError(message: string, retryAfterMs?: number): GatewayError {
+  return new GatewayError({ code: 'bulkhead_rejected', kind: 'bulkhead', status: 503, retryable: true, message, retryAfterMs });
 }
 
 /** A typed timeout (code upstream_timeout, 504, retryable). */

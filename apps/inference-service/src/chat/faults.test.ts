@@ -179,6 +179,16 @@ describe('failover', () => {
     expect(attempts(s, 'gpt-4o-mini')).toHaveLength(1);
   });
 
+  it('a prompt too long for every model is a 400, not a job bound to fail nor a polite "try again later"', async () => {
+    const s = await withStack({ rules: [{ model: '*', kind: 'context_length_exceeded' }] });
+    for (const model of ['gpt-4o-mini', 'llama-3.2-70b']) {
+      const res = await s.chat({ ...ask('a very long prompt'), model });
+      expect(res.status, model).toBe(400);
+      expect(res.headers.get('x-llm-fallback')).toBeNull();
+      expect((await res.json()).error.code).toBe('context_length_exceeded');
+    }
+  });
+
   it('a silent upstream fails over after one first-token timeout', async () => {
     const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind: 'hang' }] });
     const started = Date.now();

@@ -132,13 +132,6 @@ export function createChatHandler(deps: ChatHandlerDeps) {
       return errorResult(new GatewayError({ code: 'forbidden', param: 'model', message: `This API key may not use model '${truncate(body.model)}'.` }), {});
     }
 
-    let output: OutputSpec;
-    try {
-      output = deps.structured.specFor(body.response_format);
-    } catch (err) {
-      return errorResult(GatewayError.from(err), {});
-    }
-
     const messages = toUpstreamMessages(body.messages);
     const request = toUpstreamRequest(body, messages);
     // The completion allowance upstream gets: the smaller of max_tokens and max_completion_tokens.
@@ -148,6 +141,16 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     const admission = isPromise(admitted) ? await admitted : admitted;
     if (admission.rejection) return errorResult(admission.rejection, admission.headers);
     const headers = admission.headers;
+
+    // After the admission: compiling a caller's new schema is real work, and a refused
+    // caller must not get it done.
+    let output: OutputSpec;
+    try {
+      const spec = deps.structured.specFor(body.response_format);
+      output = isPromise(spec) ? await spec : spec;
+    } catch (err) {
+      return errorResult(GatewayError.from(err), headers);
+    }
 
     const ctx: AttemptContext = {
       signal: call.signal,
@@ -378,9 +381,14 @@ function isFallbackWorthy(error: GatewayError): boolean {
  * Degraded steps worth trying for this failure. Output that stayed invalid on
  * every model is not deferred to a job: running the same chain later would
  * fail the same way (and multiply upstream calls); the caller gets the 502.
+ * A prompt too long for every model fails the same way later too: no job, and
+ * no polite "try again in a few minutes"; a cached or rule-based answer to the
+ * question may still serve, else the caller gets the 400.
  */
 function degradedStepsFor(steps: readonly DegradedStrategy[], error: GatewayError): readonly DegradedStrategy[] {
-  return error.code === 'invalid_model_output' ? steps.filter((s) => s !== 'async') : steps;
+  if (error.code === 'invalid_model_output') return steps.filter((s) => s !== 'async');
+  if (error.code === 'context_length_exceeded') return steps.filter((s) => s !== 'async' && s !== 'polite');
+  return steps;
 }
 
 /** A whole answer sent as a stream: role, content, finish, usage, [DONE]. */

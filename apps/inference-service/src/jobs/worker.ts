@@ -49,7 +49,7 @@ export function createJobProcessor(deps: JobWorkerDeps) {
         {
           candidates: candidatesFor(route, deps.resolve),
           request: toUpstreamRequest(body),
-          output: deps.structured.specFor(body.response_format),
+          output: await deps.structured.specFor(body.response_format),
         },
         ctx,
       );
