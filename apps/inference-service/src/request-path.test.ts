@@ -45,6 +45,27 @@ describe('request path over HTTP against the simulator', () => {
     expect(chunks.some((c) => c.choices[0]?.finish_reason === 'stop')).toBe(true);
   });
 
+  it('answers a structured request whose schema has a pattern (the engine is loaded for the first one)', async () => {
+    const schema = { type: 'object', properties: { answer: { type: 'string', pattern: '^[^\\u0000]*$' } }, required: ['answer'], additionalProperties: false };
+    for (let i = 0; i < 2; i++) {
+      const res = await stack.chat(ask(`structured ${i}`, { response_format: { type: 'json_schema', json_schema: { name: 'p', strict: true, schema } } }));
+      expect(res.status).toBe(200);
+      expect(JSON.parse((await res.json()).choices[0].message.content)).toHaveProperty('answer');
+    }
+    const lookahead = await stack.chat(ask('structured', { response_format: { type: 'json_object', schema: { type: 'string', pattern: '(?=a)' } } }));
+    expect(lookahead.status).toBe(422);
+    expect((await lookahead.json()).error.param).toBe('response_format.schema');
+  });
+
+  it('takes the in-flight gauge back down after every kind of /v1 request, not only chats', async () => {
+    const auth = { authorization: 'Bearer sk-test-a' };
+    for (const path of ['/v1/models', '/v1/models/gpt-4o-mini', '/v1/jobs/job_nope', '/v1/nothing']) await fetch(`${stack.url}${path}`, { headers: auth });
+    await fetch(`${stack.url}/v1/models`);
+    await stack.chat(ask('one more'));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await (await fetch(`${stack.url}/metrics`)).text()).toMatch(/^llm_inflight_requests 0$/m);
+  });
+
   it('lists served models in OpenAI shape', async () => {
     const res = await fetch(`${stack.url}/v1/models`, { headers: { authorization: 'Bearer sk-test-a' } });
     const body = await res.json();

@@ -5,7 +5,11 @@ import { createService, type Service, type ServiceOptions } from './service.ts';
 export interface RunningService extends Service {
   url: string;
   port: number;
-  /** Graceful stop: not ready, finish in-flight requests (up to the grace time), close the socket and pools. */
+  /**
+   * Graceful stop: not ready, finish in-flight requests (up to the grace time), then cut what is
+   * left (a stream cut this way ends without [DONE], never as if complete), close the pools and
+   * stores.
+   */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -44,7 +48,10 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         service.drain();
         const closed = new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeIdleConnections();
-        await service.close(graceMs);
+        // Cut before the pools close: a cut request aborts its upstream call, and closing a pool
+        // waits for its calls (a stream could otherwise run on to its model's total timeout).
+        if (!(await service.settle(graceMs))) http.closeAllConnections();
+        await service.close(0);
         http.closeAllConnections();
         await closed;
       })();

@@ -100,9 +100,14 @@ export interface Service {
   logger: Logger;
   stores: SharedStores;
   jobs: JobQueue<ChatJobPayload, CompletionBody>;
-  /** Stop taking new work: /readyz turns not ready. */
+  /** Stop taking new work: /readyz turns not ready, and answers ask for their connection to be closed. */
   drain(): void;
-  /** Waits for in-flight requests (up to `graceMs`), then closes pools and stores. */
+  /** Waits for in-flight requests, up to `graceMs`: true when none is left. */
+  settle(graceMs?: number): Promise<boolean>;
+  /**
+   * Waits for in-flight requests (up to `graceMs`), then closes pools and stores; upstream calls
+   * still running after the grace are cut, so the stop never outlasts it by a model's timeout.
+   */
   close(graceMs?: number): Promise<void>;
   inflight(): number;
 }
@@ -184,6 +189,20 @@ export function createService(options: ServiceOptions): Service {
   let inflight = 0;
   let idle: (() => void) | undefined;
 
+  /** Not ready from now on; resolves true once nothing is in flight, false when `graceMs` ran out first. */
+  function settle(graceMs = config.shutdownGraceMs): Promise<boolean> {
+    draining = true;
+    if (inflight === 0) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(inflight === 0), graceMs);
+      timer.unref?.();
+      idle = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
+  }
+
   /** Metrics, span and log line of a finished request (see finishRecord for when). */
   const recordFinished = (record: RequestRecord, status: number, latency: number, requestId: string | undefined, keyId: string | undefined) => {
     try {
@@ -233,8 +252,9 @@ export function createService(options: ServiceOptions): Service {
   app.use('*', requestId());
   app.use('/v1/*', async function observe(c, next) {
     inflight++;
-    metrics.requestStarted();
     const record: RequestRecord = { start: now(), model: 'other', chat: c.req.path === '/v1/chat/completions', deferred: false, finished: false };
+    // The gauge counts what llm_requests_total counts (chat completions): requestFinished takes it down.
+    if (record.chat) metrics.requestStarted();
     if (options.tracing) {
       record.span = startRequestSpan(`${c.req.method} ${c.req.routePath}`, {}, extractContext(c.req.raw.headers));
     }
@@ -244,6 +264,8 @@ export function createService(options: ServiceOptions): Service {
     } finally {
       if (!record.deferred) finishRecord(record, c.res.status, c);
       else c.set('record', record);
+      // Draining: a load balancer keeping this connection alive would send more work here.
+      if (draining) c.res.headers.set('connection', 'close');
     }
   });
   app.use('/v1/*', bearerAuth(createKeyVerifier(config.apiKeys)));
@@ -384,20 +406,11 @@ export function createService(options: ServiceOptions): Service {
     drain() {
       draining = true;
     },
+    settle,
     async close(graceMs = config.shutdownGraceMs) {
-      draining = true;
-      if (inflight > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, graceMs);
-          timer.unref?.();
-          idle = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
+      const settled = await settle(graceMs);
       await jobs.close();
-      await registry.close();
+      await registry.close(!settled);
       await stores.close();
     },
     inflight: () => inflight,

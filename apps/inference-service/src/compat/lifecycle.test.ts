@@ -85,6 +85,45 @@ describe('graceful shutdown', () => {
   });
 });
 
+describe('graceful shutdown, past the grace', () => {
+  it('cuts a stream still running when the grace is over: the stop keeps to the grace, the stream ends without [DONE]', async () => {
+    // A token every 250 ms: the answer would take seconds, far longer than the grace.
+    const s = await withStack({ rules: [{ model: '*', kind: 'latency', ms: 0, per_token_latency_ms: 250 }] });
+    const res = await s.chat(ask('a very slow stream', { stream: true }));
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let text = Buffer.from((await reader.read()).value!).toString();
+    expect(text).toContain('chat.completion.chunk');
+    const started = Date.now();
+    await s.service.stop(300);
+    expect(Date.now() - started).toBeLessThan(1500);
+    let failed: unknown;
+    try {
+      for (let r = await reader.read(); !r.done; r = await reader.read()) text += Buffer.from(r.value).toString();
+    } catch (err) {
+      failed = err;
+    }
+    // Cut: the body breaks off, never ending as if the answer were complete.
+    expect(failed).toBeDefined();
+    expect(text).not.toContain('[DONE]');
+  });
+
+  it('asks kept-alive connections to close while draining, so a load balancer stops sending work here', async () => {
+    const s = await withStack(SLOW_HEADERS);
+    const inflight = s.chat(ask('keeps the stop waiting'));
+    await eventually(() => (s.sim.recorder.attempts('gpt-4o-mini').length > 0 ? true : undefined));
+    expect((await s.service.app.request('/v1/models', { headers: { authorization: `Bearer ${TEST_KEY}` } })).headers.get('connection')).toBeNull();
+    const stopped = s.service.stop();
+    // Asked in-process: the listening socket is already closed to new connections.
+    const during = await s.service.app.request('/v1/models', { headers: { authorization: `Bearer ${TEST_KEY}` } });
+    expect(during.status).toBe(200);
+    expect(during.headers.get('connection')).toBe('close');
+    const res = await inflight;
+    expect(res.headers.get('connection')).toBe('close');
+    await stopped;
+  });
+});
+
 describe('readiness while draining', () => {
   it('/readyz goes 503 with Retry-After and a failing lifecycle check; /healthz stays 200', async () => {
     const s = await withStack({ rules: [] });

@@ -97,8 +97,8 @@ export interface Registry {
   list(): readonly ModelRoute[];
   /** Providers by upstream name. */
   readonly providers: ReadonlyMap<string, Provider>;
-  /** Close every connection pool. */
-  close(): Promise<void>;
+  /** Close every connection pool: in-flight calls finish first, unless `force` (they are cut). */
+  close(force?: boolean): Promise<void>;
 }
 
 export interface CreateRegistryOptions {
@@ -201,8 +201,8 @@ export function createRegistry(options: CreateRegistryOptions): Registry {
     },
     list: () => list,
     providers,
-    async close() {
-      if (ownsPools) await pools.closeAll();
+    async close(force = false) {
+      if (ownsPools) await pools.closeAll(force);
     },
   };
 }
