@@ -24,7 +24,7 @@ import { toContext, type ExecuteOptions, type Policy, type PolicyFn } from './po
 import { RollingCounter } from './rolling-window.ts';
 
 /** Errors raised on our side of the call: neither a success nor a failure of the upstream. */
-const NOT_FROM_UPSTREAM: ReadonlySet<GatewayErrorKind> = new Set<GatewayErrorKind>(['aborted', 'bulkhead', 'circuit_open']);
+const NOT_FROM_UPSTREAM: ReadonlySet<GatewayErrorKind> = new Set<GatewayErrorKind>(['aborted', 'bulkhead', 'circuit_open', 'timeout_deadline']);
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 

@@ -138,6 +138,8 @@ export const KIND_TABLE: Readonly<Record<Exclude<GatewayErrorKind, 'http'>, Kind
   timeout_connect: { decision: 'retry', upstreamFailure: true },
   timeout_idle: { decision: 'retry', upstreamFailure: true },
   timeout_total: { decision: 'retry', upstreamFailure: true },
+  // The request's deadline ran out: no candidate has time left, and the model is not to blame.
+  timeout_deadline: { decision: 'surface', upstreamFailure: false },
   // Accepted, then nothing: the same route is likely to hang again; waiting
   // for it twice would spend the caller's whole deadline.
   timeout_first_token: { decision: 'failover-now', upstreamFailure: true },

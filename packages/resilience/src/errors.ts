@@ -56,6 +56,8 @@ export const GATEWAY_ERROR_KINDS = [
   'timeout_first_token',
   'timeout_idle',
   'timeout_total',
+  // The request's own deadline ran out during an attempt it had clipped: our clock, not the upstream's.
+  'timeout_deadline',
   'silent',
   'stream_truncated',
   'content_filter',
@@ -276,7 +278,9 @@ export function timeoutError(kind: TimeoutKind, afterMs: number, what = 'The ups
           ? 'did not connect'
           : kind === 'silent'
             ? 'accepted the request and then sent nothing'
-            : 'did not answer';
+            : kind === 'timeout_deadline'
+              ? "did not answer in the time left of the request's deadline"
+              : 'did not answer';
   return new GatewayError({
     code: 'upstream_timeout',
     message: `${what} ${phase} within ${afterMs} ms`,

@@ -97,11 +97,18 @@ export async function withRetries<T>(
     }
     const remaining = ctx.deadline - ctx.now();
     if (remaining <= 0) throw timeoutError('timeout_total', candidate.timeouts.totalMs, `Model '${candidate.requested}'`);
-    const timeouts = remaining < candidate.timeouts.totalMs ? { ...candidate.timeouts, totalMs: remaining } : candidate.timeouts;
+    const clipped = remaining < candidate.timeouts.totalMs;
+    const timeouts = clipped ? { ...candidate.timeouts, totalMs: remaining } : candidate.timeouts;
     const started = ctx.now();
     const span = ctx.tracer?.start(candidate, attempt);
+    const headers = span ? span.headers : ctx.headers;
     try {
-      const result = await runAttempt((signal) => fn(attempt, signal, timeouts, span ? span.headers : ctx.headers), ctx.signal);
+      const result = await runAttempt(
+        clipped
+          ? (signal) => fn(attempt, signal, timeouts, headers).catch((err: unknown) => Promise.reject(blameDeadline(err, ctx)))
+          : (signal) => fn(attempt, signal, timeouts, headers),
+        ctx.signal,
+      );
       span?.end('success', undefined, result as AttemptFacts);
       ctx.telemetry.attempt({ candidate: candidate.name, provider: candidate.provider.name, attempt, outcome: 'success', durationMs: ctx.now() - started });
       return result;
@@ -125,6 +132,19 @@ export async function withRetries<T>(
     }
   }
 }
+
+/**
+ * A timeout that fired when the request's deadline ran out is the request's, not the upstream's:
+ * the attempt had been given only the time left (a fallback model after slow ones), and the
+ * breaker must not count it against a model that may be healthy.
+ */
+export function blameDeadline(error: unknown, ctx: Pick<AttemptContext, 'now' | 'deadline'>): unknown {
+  if (!isGatewayError(error) || error.code !== 'upstream_timeout' || error.kind === 'timeout_deadline') return error;
+  if (ctx.now() < ctx.deadline - DEADLINE_SLACK_MS) return error;
+  return new GatewayError({ code: 'upstream_timeout', kind: 'timeout_deadline', retryable: true, message: `${error.message} (the request's deadline ran out)`, cause: error });
+}
+/** Timers fire a little late: a timeout this close to the deadline was the deadline's. */
+const DEADLINE_SLACK_MS = 5;
 
 export function outcomeOf(error: unknown): AttemptOutcome {
   if (!isGatewayError(error)) return 'network';

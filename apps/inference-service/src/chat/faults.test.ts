@@ -189,6 +189,28 @@ describe('failover', () => {
     }
   });
 
+  it("a fallback model cut short by the request's deadline is not blamed: its breaker stays closed", async () => {
+    const s = await withStack(
+      { rules: [{ model: 'gpt-4o-mini', kind: 'latency', ms: 950 }, { model: 'llama-3.2-70b', kind: 'latency', ms: 300 }] },
+      {
+        agreement: fastAgreement((a) => {
+          a.models['gpt-4o-mini']!.timeouts = { totalMs: 1000, firstTokenMs: 900 };
+        }),
+      },
+    );
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await s.chat(ask(`slow ${i}`), { headers: { 'x-llm-no-degraded': 'true' } })).status);
+    // 504 while gpt-4o-mini is still tried first; 200 once its own breaker opens and llama gets the
+    // whole deadline. Never 503: llama's circuit was never opened by deadlines that were not its fault.
+    expect(statuses[0]).toBe(504);
+    expect(statuses.every((st) => st === 504 || st === 200), String(statuses)).toBe(true);
+    // llama was only ever given the ~100 ms left; asked directly, with its own deadline, it answers.
+    expect(attempts(s, 'llama-3.2-70b').length).toBeGreaterThan(0);
+    const direct = await s.chat({ ...ask('llama, directly'), model: 'llama-3.2-70b' });
+    expect(direct.status).toBe(200);
+    expect(await (await fetch(`${s.url}/metrics`)).text()).toMatch(/^llm_circuit_breaker_state\{model="llama-3.2-70b"\} 0$/m);
+  });
+
   it('a silent upstream fails over after one first-token timeout', async () => {
     const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind: 'hang' }] });
     const started = Date.now();

@@ -9,7 +9,7 @@ import {
   type UpstreamStream,
   type UpstreamStreamEvent,
 } from '../upstream/types.ts';
-import { withRetries, type AttemptContext, type UpstreamGuard, type UpstreamLease } from './attempts.ts';
+import { blameDeadline, withRetries, type AttemptContext, type UpstreamGuard, type UpstreamLease } from './attempts.ts';
 import { nextCandidate, type Candidate } from './candidates.ts';
 import { repairInstruction, type OutputSpec, type StructuredOutput } from './structured-output.ts';
 
@@ -250,7 +250,8 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
     } catch (err) {
       const error = GatewayError.from(err);
       if (ctx.signal.aborted) throw error;
-      lease?.fail(error);
+      // A stream cut by the request's deadline says nothing about the model (blameDeadline).
+      lease?.fail(blameDeadline(error, ctx) as GatewayError);
       const wastedTokens = Math.ceil((sent.length - sentBefore) / 4);
       ctx.spentTokens = (ctx.spentTokens ?? 0) + wastedTokens;
       ctx.telemetry.attempt({
