@@ -71,6 +71,25 @@ export interface AttemptFacts {
   usage?: { promptTokens: number; completionTokens: number };
 }
 
+/** The end of an attempt that succeeded so far (a stream that opened), reported once it is over. */
+export interface AttemptEnd {
+  outcome: AttemptOutcome;
+  error?: GatewayError;
+  facts?: AttemptFacts;
+  /** Tokens it used upstream that are in no answer (a stream that broke). */
+  wastedTokens?: number;
+}
+
+/** An attempt whose value is in hand and whose report waits for its end (see `openWithRetries`). */
+export interface OpenAttempt<T> {
+  value: T;
+  /** Reports the attempt (metric and span) with its whole duration. Call once. */
+  end(report: AttemptEnd): void;
+}
+
+type AttemptFn<T> = (attempt: number, signal: AbortSignal, timeouts: CallTimeouts, headers: Record<string, string> | undefined) => Promise<T>;
+type RunAttempt<T> = (fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal) => Promise<T>;
+
 /**
  * Runs `fn` against one candidate with retries: only failures that
  * `decide()` calls retryable are retried, never past the deadline, never
@@ -81,10 +100,28 @@ export async function withRetries<T>(
   candidate: Candidate,
   guard: UpstreamGuard,
   ctx: AttemptContext,
-  fn: (attempt: number, signal: AbortSignal, timeouts: CallTimeouts, headers: Record<string, string> | undefined) => Promise<T>,
-  /** How one attempt runs under the guard: `run` by default; a stream passes its `open`. */
-  runAttempt: (fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal) => Promise<T> = (f, signal) => guard.run(f, signal),
+  fn: AttemptFn<T>,
+  /** How one attempt runs under the guard: `run` by default. */
+  runAttempt: RunAttempt<T> = (f, signal) => guard.run(f, signal),
 ): Promise<T> {
+  const opened = await openWithRetries(candidate, guard, ctx, fn, runAttempt);
+  opened.end({ outcome: 'success', facts: opened.value as AttemptFacts });
+  return opened.value;
+}
+
+/**
+ * `withRetries` for an attempt that goes on after its value is in hand (a stream, once it
+ * opened): the failed attempts are reported as they fail, the last one by its `end`, when the
+ * stream is over, so it is counted once, with its real outcome and duration.
+ */
+export async function openWithRetries<T>(
+  candidate: Candidate,
+  guard: UpstreamGuard,
+  ctx: AttemptContext,
+  fn: AttemptFn<T>,
+  /** How one attempt runs under the guard: a stream passes its `open`. */
+  runAttempt: RunAttempt<T>,
+): Promise<OpenAttempt<T>> {
   guard.recordRequest();
   for (let attempt = 1; ; attempt++) {
     if (!guard.available()) {
@@ -109,9 +146,21 @@ export async function withRetries<T>(
           : (signal) => fn(attempt, signal, timeouts, headers),
         ctx.signal,
       );
-      span?.end('success', undefined, result as AttemptFacts);
-      ctx.telemetry.attempt({ candidate: candidate.name, provider: candidate.provider.name, attempt, outcome: 'success', durationMs: ctx.now() - started });
-      return result;
+      return {
+        value: result,
+        end(report) {
+          span?.end(report.outcome, report.error, report.facts);
+          ctx.telemetry.attempt({
+            candidate: candidate.name,
+            provider: candidate.provider.name,
+            attempt,
+            outcome: report.outcome,
+            durationMs: ctx.now() - started,
+            error: report.error,
+            wastedTokens: report.wastedTokens,
+          });
+        },
+      };
     } catch (err) {
       const error = GatewayError.from(err);
       span?.end(outcomeOf(error), error);

@@ -271,6 +271,21 @@ describe('streaming never passes off a truncated answer', () => {
     expect(tries[1]!.lastMessageRole).toBe('assistant');
   });
 
+  it('a cut stream is one attempt in the metrics: a stream_error with its whole duration, not also a success', async () => {
+    const s = await withStack({ rules: [{ model: '*', kind: 'latency', ms: 0, per_token_latency_ms: 20 }, { model: 'gpt-4o-mini', kind: 'stream_cut', after_chunks: 5, attempts: { first: 1 } }] });
+    const events = await readSse(await s.chat(ask('cut me once', { stream: true })));
+    expect(events.at(-1)).toBe('[DONE]');
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    const value = (name: string, outcome: string) =>
+      Number(new RegExp(`^${name}\\{provider="[^"]+",model="gpt-4o-mini",outcome="${outcome}"\\} (\\S+)$`, 'm').exec(metrics)?.[1] ?? 0);
+    // Two calls upstream: the cut one and its continuation, which finished.
+    expect(attempts(s, 'gpt-4o-mini')).toHaveLength(2);
+    expect(value('llm_upstream_attempts_total', 'stream_error')).toBe(1);
+    expect(value('llm_upstream_attempts_total', 'success')).toBe(1);
+    // The cut attempt streamed five chunks 20 ms apart before it broke: its duration says so.
+    expect(value('llm_upstream_attempt_duration_seconds_sum', 'stream_error')).toBeGreaterThan(0.05);
+  });
+
   it('a cut stream continues on the next capable candidate, marked as a fallback', async () => {
     const s = await withStack({ rules: [{ model: 'gpt-4o-mini', kind: 'stream_cut', after_chunks: 3 }] });
     const events = await readSse(await s.chat(ask('cut twice', { stream: true, stream_options: { include_usage: true } })));

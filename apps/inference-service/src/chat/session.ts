@@ -9,7 +9,16 @@ import {
   type UpstreamStream,
   type UpstreamStreamEvent,
 } from '../upstream/types.ts';
-import { blameDeadline, withRetries, type AttemptContext, type UpstreamGuard, type UpstreamLease } from './attempts.ts';
+import {
+  blameDeadline,
+  openWithRetries,
+  withRetries,
+  type AttemptContext,
+  type AttemptEnd,
+  type OpenAttempt,
+  type UpstreamGuard,
+  type UpstreamLease,
+} from './attempts.ts';
 import { nextCandidate, type Candidate } from './candidates.ts';
 import { repairInstruction, type OutputSpec, type StructuredOutput } from './structured-output.ts';
 
@@ -180,11 +189,11 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
     const messages: UpstreamMessage[] =
       sent === '' ? input.request.messages : [...input.request.messages, { role: 'assistant', content: sent }];
     const request: UpstreamRequest = { ...input.request, messages, model: candidate.upstreamModel, nativeJsonSchema: candidate.capabilities.jsonSchema };
-    let opened: { stream: UpstreamStream; first: UpstreamStreamEvent } | undefined;
+    let opened: OpenAttempt<{ stream: UpstreamStream; first: UpstreamStreamEvent }> | undefined;
     // The breaker's verdict on this stream and its bulkhead slot wait for its end.
     let lease: UpstreamLease | undefined;
     try {
-      opened = await withRetries(
+      opened = await openWithRetries(
         candidate,
         guard,
         ctx,
@@ -209,7 +218,13 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
       continue;
     }
 
-    const { stream, first } = opened;
+    const { stream, first } = opened.value;
+    // The attempt is reported once, at the stream's end, with its outcome and whole duration.
+    let attemptEnd: ((report: AttemptEnd) => void) | undefined = opened.end;
+    const endAttempt = (report: AttemptEnd) => {
+      attemptEnd?.(report);
+      attemptEnd = undefined;
+    };
     if (sent !== '') ctx.telemetry.continuation(candidates[0]!.name, candidate.name);
     const sentBefore = sent.length;
     // A model that never finishes: stopped at the cap, and not continued elsewhere (a prefill
@@ -234,13 +249,9 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
           // finished answer much later.
           lease?.succeed();
           stream.cancel();
-          yield {
-            type: 'finish',
-            finishReason: event.finishReason,
-            usage: event.usage ?? estimateUsage(messages, sent),
-            candidate,
-            index: i,
-          };
+          const usage = event.usage ?? estimateUsage(messages, sent);
+          endAttempt({ outcome: 'success', facts: { finishReason: event.finishReason, usage } });
+          yield { type: 'finish', finishReason: event.finishReason, usage, candidate, index: i };
           return;
         }
         const next = await iterator.next();
@@ -249,21 +260,16 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
       throw truncated(candidate, 'ended without a finish event');
     } catch (err) {
       const error = GatewayError.from(err);
-      if (ctx.signal.aborted) throw error;
+      if (ctx.signal.aborted) {
+        endAttempt({ outcome: 'aborted', error });
+        throw error;
+      }
       // A stream cut by the request's deadline says nothing about the model (blameDeadline).
       lease?.fail(blameDeadline(error, ctx) as GatewayError);
+      // What this attempt streamed before breaking was paid for upstream (estimated at ~4 chars a token).
       const wastedTokens = Math.ceil((sent.length - sentBefore) / 4);
       ctx.spentTokens = (ctx.spentTokens ?? 0) + wastedTokens;
-      ctx.telemetry.attempt({
-        candidate: candidate.name,
-        provider: candidate.provider.name,
-        attempt: 1,
-        outcome: 'stream_error',
-        durationMs: 0,
-        error,
-        // What this attempt streamed before breaking was paid for upstream (estimated at ~4 chars a token).
-        wastedTokens,
-      });
+      endAttempt({ outcome: 'stream_error', error, wastedTokens });
       if (sent === '') {
         // Nothing reached the caller yet: an ordinary failover.
         failure = error;
@@ -277,6 +283,8 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
         error.kind === 'stream_truncated' && candidate.capabilities.continuation && candidate.retry.maxAttempts > 1 && sameCandidateContinuations++ < 1;
       i = retrySame ? i : nextCandidate(candidates, i + 1, { continuation: true });
     } finally {
+      // Still unreported: the caller stopped reading mid-answer (the generator was returned).
+      endAttempt({ outcome: 'aborted' });
       lease?.release();
       stream.cancel();
     }
