@@ -62,6 +62,23 @@ export interface ServiceOptions {
   random?: () => number;
 }
 
+/** A W3C traceparent (version 00): what is passed on untouched when tracing is off. */
+const TRACEPARENT = /^00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/**
+ * With tracing off (no span of ours), the caller's trace context goes upstream as it came, so the
+ * caller's trace still joins the provider's; its trace id goes in the log line.
+ */
+function callerTrace(headers: Headers, record: RequestRecord): Record<string, string> | undefined {
+  const traceparent = headers.get('traceparent');
+  if (traceparent === null) return undefined;
+  const id = TRACEPARENT.exec(traceparent)?.[1];
+  if (id === undefined || id === '00000000000000000000000000000000') return undefined;
+  record.callerTraceId = id;
+  const tracestate = headers.get('tracestate');
+  return tracestate === null ? { traceparent } : { traceparent, tracestate };
+}
+
 /** Status recorded for a request whose caller left before its answer was complete (nginx's "client closed request"). */
 const CALLER_LEFT = 499;
 
@@ -85,6 +102,8 @@ interface RequestRecord {
   deferred: boolean;
   finished: boolean;
   span?: Span;
+  /** The caller's trace id, when tracing is off and the caller sent a traceparent (for the log line). */
+  callerTraceId?: string;
 }
 
 declare module 'hono' {
@@ -214,7 +233,7 @@ export function createService(options: ServiceOptions): Service {
       requestLog.info({
         ...requestLogFields({
           requestId,
-          traceId: traceIdOf(record.span),
+          traceId: traceIdOf(record.span) ?? record.callerTraceId,
           keyId,
           model: record.answeredBy ?? record.model,
           status,
@@ -286,7 +305,7 @@ export function createService(options: ServiceOptions): Service {
         requestId: c.get('requestId'),
         signal: c.req.raw.signal,
         allowDegraded: input.headers['x-llm-no-degraded'] !== 'true',
-        upstreamHeaders: record.span ? injectHeaders({} as Record<string, string>, contextWithSpan(record.span)) : undefined,
+        upstreamHeaders: record.span ? injectHeaders({} as Record<string, string>, contextWithSpan(record.span)) : callerTrace(c.req.raw.headers, record),
         tracer: record.span?.isRecording() ? attemptTracer(record.span) : undefined,
         traceFallback: record.span?.isRecording() ? (strategy) => fallbackSpan(record.span!, strategy) : undefined,
         report: (facts) => {

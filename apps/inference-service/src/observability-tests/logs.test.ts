@@ -90,3 +90,21 @@ describe('log lines', () => {
     }
   });
 });
+
+describe('with tracing off', () => {
+  it("passes the caller's traceparent upstream untouched and logs its trace id", async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const before = stack.sim.recorder.attempts().length;
+    const res = await stack.chat(ask('traced question'), { key: KEY, headers: { traceparent, tracestate: 'vendor=1' } });
+    expect(res.status).toBe(200);
+    expect(stack.sim.recorder.attempts().slice(before).map((r) => r.traceparent)).toEqual([traceparent]);
+    const deadline = Date.now() + 2000;
+    const line = () => parsed().find((l) => l.msg === 'request' && l.traceId === '4bf92f3577b34da6a3ce929d0e0e4736');
+    while (!line() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(line()).toBeDefined();
+    // A malformed one is not passed on.
+    const n = stack.sim.recorder.attempts().length;
+    await stack.chat(ask('badly traced question'), { key: KEY, headers: { traceparent: 'not-a-trace' } });
+    expect(stack.sim.recorder.attempts().slice(n).map((r) => r.traceparent)).toEqual([undefined]);
+  });
+});
