@@ -184,7 +184,8 @@ export function createService(options: ServiceOptions): Service {
     degraded: {
       rules: compileRules(agreement.fallback.rules),
       cache: stores.cache,
-      jobs: jobs as JobQueue,
+      // An in-process queue with no worker in this process would accept jobs that never run.
+      jobs: config.runWorker || stores.kind === 'redis' ? (jobs as JobQueue) : undefined,
       politeMessage: agreement.fallback.polite.message,
     },
     cache: stores.cache,

@@ -186,6 +186,14 @@ describe('async', () => {
     expect(job.result.fallback?.degraded ?? false).toBe(false);
   }, 15_000);
 
+  it('with no worker in this process and no shared queue, no job is taken: the chain goes on to polite', async () => {
+    const s = await withStack(ALL_DOWN, { config: { runWorker: false } });
+    const res = await s.chat(ask('Can you summarise my last three orders?'));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-llm-fallback')).toBe('polite');
+    expect(await s.service.jobs.counts()).toMatchObject({ queued: 0, running: 0 });
+  });
+
   it('a full queue (every job still waiting) sends the next request on to polite, not into the queue', async () => {
     const logs: string[] = [];
     // Two jobs at most, retried far apart: an outage that keeps every job unfinished.
