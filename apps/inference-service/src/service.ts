@@ -399,6 +399,8 @@ export function createService(options: ServiceOptions): Service {
   app.get('/metrics', async (c) => {
     const counts = await jobs.counts().catch(() => undefined);
     if (counts) for (const state of ['queued', 'running', 'succeeded', 'failed'] as const) metrics.setAsyncJobs(state, counts[state]);
+    // Breakers move from open to half-open when read: a scrape must not show one open past its wait.
+    guards.states();
     const { contentType, body } = metrics.metricsHandler();
     return c.body(await body, 200, { 'content-type': contentType });
   });

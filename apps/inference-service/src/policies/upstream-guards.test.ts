@@ -31,6 +31,29 @@ describe('upstream guards', () => {
     expect(guards.states()).toContainEqual({ candidate: 'a', state: 'half-open' });
   });
 
+  it('routes onto the same upstream model share its breaker, and each is reported under its own name', async () => {
+    let now = 0;
+    const transitions: string[] = [];
+    const guards = createUpstreamGuards({ settings, events: { onBreakerTransition: (c, from, to) => transitions.push(`${c}:${from}->${to}`) }, now: () => now });
+    const onto = (name: string): Candidate => ({ ...candidate(name), upstreamModel: 'gpt-4o-mini' }) as Candidate;
+    const team = guards.guardFor(onto('team-*'));
+    expect(guards.guardFor(onto('gpt-4o-mini'))).toBe(team);
+    const signal = new AbortController().signal;
+    for (let i = 0; i < 2; i++) await team.run(down, signal).catch(() => {});
+    expect(transitions).toEqual(['team-*:closed->open', 'gpt-4o-mini:closed->open']);
+    expect(guards.states()).toEqual([
+      { candidate: 'team-*', state: 'open' },
+      { candidate: 'gpt-4o-mini', state: 'open' },
+    ]);
+    // A third route, added while the breaker is open, starts its gauge there.
+    guards.guardFor(onto('team-b'));
+    expect(transitions.at(-1)).toBe('team-b:closed->open');
+    // Reading the states moves the breaker to half-open once its wait is over, for every name.
+    now += 1000;
+    guards.states();
+    expect(transitions.slice(-3)).toEqual(['team-*:open->half-open', 'gpt-4o-mini:open->half-open', 'team-b:open->half-open']);
+  });
+
   it('a stream opened under a lease counts once, when it ends: streams that break mid-answer open the breaker', async () => {
     const guards = createUpstreamGuards({ settings, events: { onBreakerTransition() {} } });
     const g = guards.guardFor(candidate('s'));

@@ -55,7 +55,7 @@ export function createUpstreamGuards(options: UpstreamGuardsOptions) {
     jitter: settings.retry.jitter,
     random: options.random,
   });
-  const guards = new LRUCache<string, UpstreamGuard & { breaker: CircuitBreaker; candidate: string }>({ max: options.maxUpstreams ?? 1000 });
+  const guards = new LRUCache<string, UpstreamGuard & { breaker: CircuitBreaker; names: Set<string> }>({ max: options.maxUpstreams ?? 1000 });
   const bulkheads = new Map<string, Bulkhead>();
 
   function bulkheadFor(provider: string): Bulkhead {
@@ -79,12 +79,16 @@ export function createUpstreamGuards(options: UpstreamGuardsOptions) {
       halfOpenMaxProbes: cb.halfOpenMaxProbes,
       now,
     });
-    breaker.onStateChange(({ from, to }) => events.onBreakerTransition(candidate.name, from, to));
+    // Every route that calls this upstream model shares the breaker, and is reported by its own name.
+    const names = new Set([candidate.name]);
+    breaker.onStateChange(({ from, to }) => {
+      for (const name of names) events.onBreakerTransition(name, from, to);
+    });
     const budget = new RetryBudget({ ratio: settings.retry.budgetRatio, minRetriesPerSecond: settings.retry.budgetMinPerSecond, now });
     const bulkhead = bulkheadFor(candidate.provider.name);
-    const guard: UpstreamGuard & { breaker: CircuitBreaker; candidate: string } = {
+    const guard: UpstreamGuard & { breaker: CircuitBreaker; names: Set<string> } = {
       breaker,
-      candidate: candidate.name,
+      names,
       available: () => breaker.canAttempt(),
       run: (fn, signal) => breaker.execute(() => bulkhead.execute((c) => fn(c.signal), signal), signal),
       async open(fn, signal) {
@@ -137,13 +141,25 @@ export function createUpstreamGuards(options: UpstreamGuardsOptions) {
       if (!guard) {
         guard = make(candidate);
         guards.set(key, guard);
+      } else if (!guard.names.has(candidate.name)) {
+        // Another route onto the same upstream model: its gauge starts at the shared breaker's state.
+        guard.names.add(candidate.name);
+        const state = guard.breaker.state;
+        if (state !== 'closed') events.onBreakerTransition(candidate.name, 'closed', state);
       }
       return guard;
     },
-    /** Breaker states for /readyz and the state gauge. */
+    /**
+     * Breaker states for /readyz and the state gauge, one per route name (routes onto the same
+     * upstream model share a breaker). Reading a state moves an open breaker whose wait is over to
+     * half-open, which reports the transition: /metrics reads them before each scrape.
+     */
     states(): Array<{ candidate: string; state: CircuitState }> {
       const out: Array<{ candidate: string; state: CircuitState }> = [];
-      for (const g of guards.values()) out.push({ candidate: g.candidate, state: g.breaker.state });
+      for (const g of guards.values()) {
+        const state = g.breaker.state;
+        for (const name of g.names) out.push({ candidate: name, state });
+      }
       return out;
     },
   };
