@@ -1,4 +1,4 @@
-export { createLlmClient, DEFAULT_JOB_POLL_MS, DEFAULT_JOB_WAIT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS } from './core/client.ts';
+export { createLlmClient, DEFAULT_JOB_POLL_MS, DEFAULT_JOB_WAIT_TIMEOUT_MS, DEFAULT_STREAM_IDLE_TIMEOUT_MS, DEFAULT_TIMEOUT_MS } from './core/client.ts';
 export type {
   ChatCompletionCreateParams,
   ChatCompletionStreamParams,
@@ -12,6 +12,7 @@ export {
   BadRequestError,
   CircuitOpenError,
   ConnectionError,
+  InvalidResponseError,
   isLlmApiError,
   JobFailedError,
   LlmApiError,

@@ -4,6 +4,7 @@ import {
   AuthenticationError,
   BadRequestError,
   ConnectionError,
+  InvalidResponseError,
   isLlmApiError,
   JobFailedError,
   NotFoundError,
@@ -78,6 +79,16 @@ describe('createLlmClient', () => {
     const error = await createLlmClient({ baseUrl: 'http://svc', fetch: f.fetch }).models.list().then(undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectionError);
     expect(error).toMatchObject({ retryable: true, status: undefined, cause });
+  });
+
+  it('a 200 whose body is not JSON is a non-retryable InvalidResponseError with status and request id, not a ConnectionError', async () => {
+    const f = fakeFetch(() => new Response('<html>proxy page</html>', { status: 200, headers: { 'content-type': 'text/html', 'x-request-id': 'rq' } }));
+    const error = await createLlmClient({ baseUrl: 'http://svc', fetch: f.fetch }).chat.completions.create(body).then(undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidResponseError);
+    expect(error).not.toBeInstanceOf(ConnectionError);
+    expect(error).toMatchObject({ status: 200, requestId: 'rq', code: 'invalid_response', retryable: false });
+    expect((error as Error).message).toMatch(/not valid JSON/);
+    expect((error as Error).cause).toBeInstanceOf(SyntaxError);
   });
 
   it('times out with a TimeoutError (fake timers)', async () => {

@@ -1,6 +1,6 @@
 import { createFetchClient, createOperations } from '../generated/operations.ts';
 import type { GatewayFetchClient, Operations } from '../generated/operations.ts';
-import { ConnectionError, JobFailedError, LlmApiError, TimeoutError } from './errors.ts';
+import { ConnectionError, InvalidResponseError, JobFailedError, LlmApiError, TimeoutError } from './errors.ts';
 import { ApiPromise, metaOf } from './meta.ts';
 import type { WithResponse } from './meta.ts';
 import type {
@@ -16,6 +16,12 @@ import { ChatCompletionStream } from './streaming.ts';
 
 /** Default per-request timeout: longer than any model's total timeout in the agreement, so the service's own 504/fallback arrives first. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
+/**
+ * Default longest wait for the next bytes of a stream. Longer than the gaps the service itself lets pass
+ * (its `streamIdleMs` before failing over mid-stream, plus the fallback's first token), so its own
+ * failover or in-band error arrives first; the client only catches a connection that went silent.
+ */
+export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 60_000;
 export const DEFAULT_JOB_POLL_MS = 1_000;
 export const DEFAULT_JOB_WAIT_TIMEOUT_MS = 300_000;
 
@@ -30,12 +36,19 @@ export interface LlmClientOptions {
   headers?: Record<string, string>;
   /** Per-request timeout in ms, until the response headers arrive (0 = none). Default {@link DEFAULT_TIMEOUT_MS}. */
   timeoutMs?: number;
+  /**
+   * For streams, after the headers: the longest wait for the next bytes in ms (0 = none); past it the request is
+   * aborted and iteration throws `StreamInterruptedError` (code `client_timeout`). Default {@link DEFAULT_STREAM_IDLE_TIMEOUT_MS}.
+   */
+  streamIdleTimeoutMs?: number;
 }
 
 export interface RequestOptions {
   signal?: AbortSignal;
   /** Overrides the client's `timeoutMs` for this call. */
   timeoutMs?: number;
+  /** Overrides the client's `streamIdleTimeoutMs` for this call (`stream()` only). */
+  streamIdleTimeoutMs?: number;
   headers?: Record<string, string>;
   /** Sent as `x-request-id`. */
   requestId?: string;
@@ -81,31 +94,42 @@ export interface LlmClient {
 }
 
 type FetchResult = { data?: unknown; error?: unknown; response: Response };
+type ExchangeInit = { signal: AbortSignal; headers: Record<string, string>; fetch: (input: Request) => Promise<Response> };
 
 export function createLlmClient(options: LlmClientOptions): LlmClient {
   const defaultTimeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const defaultStreamIdleTimeoutMs = options.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
   const baseHeaders: Record<string, string> = { ...options.headers };
   if (options.apiKey) baseHeaders.authorization = `Bearer ${options.apiKey}`;
+  // Late-bound so a test's or polyfill's global fetch is picked up.
+  const baseFetch = options.fetch ?? ((input: Request) => globalThis.fetch(input));
   const fetchClient: GatewayFetchClient = createFetchClient({
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
     headers: baseHeaders,
-    // Late-bound so a test's or polyfill's global fetch is picked up.
-    fetch: options.fetch ?? ((input: Request) => globalThis.fetch(input)),
+    fetch: (input: Request) => baseFetch(input),
   });
   const operations = createOperations(fetchClient);
 
-  /** Runs one HTTP exchange with a timeout and the caller's signal; maps failures to typed errors. */
+  /**
+   * Runs one HTTP exchange with a timeout and the caller's signal; maps failures to typed errors.
+   * With `keepOpen` (streams) the caller's abort stays wired to the request after success: call `release` when done.
+   */
   async function exchange<T>(
-    call: (init: { signal: AbortSignal; headers: Record<string, string> }) => Promise<FetchResult>,
+    call: (init: ExchangeInit) => Promise<FetchResult>,
     options: RequestOptions | undefined,
     accept: (status: number) => boolean = () => false,
     keepOpen = false,
-  ): Promise<WithResponse<T> & { controller: AbortController }> {
+  ): Promise<WithResponse<T> & { controller: AbortController; release: () => void }> {
     const controller = new AbortController();
     const userSignal = options?.signal;
     const onUserAbort = () => controller.abort(userSignal?.reason);
+    const release = () => userSignal?.removeEventListener('abort', onUserAbort);
     if (userSignal?.aborted) onUserAbort();
     else userSignal?.addEventListener('abort', onUserAbort, { once: true });
+    let opened = false;
+    // Set once an HTTP answer arrived: a later failure is its body's, not the connection's.
+    let answer: Response | undefined;
+    const fetch = async (input: Request) => (answer = await baseFetch(input));
     const timeoutMs = options?.timeoutMs ?? defaultTimeoutMs;
     let timedOut = false;
     // setTimeout (not AbortSignal.timeout) so fake timers drive it in tests.
@@ -117,17 +141,20 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
           }, timeoutMs)
         : undefined;
     try {
-      const result = await call({ signal: controller.signal, headers: requestHeaders(options) });
+      const result = await call({ signal: controller.signal, headers: requestHeaders(options), fetch });
       const { response } = result;
       if (result.error !== undefined || !response.ok) {
         if (accept(response.status)) {
-          return { data: result.error as T, meta: metaOf(response), response, controller };
+          opened = true;
+          return { data: result.error as T, meta: metaOf(response), response, controller, release };
         }
         throw LlmApiError.generate(response.status, result.error, response.headers);
       }
-      return { data: result.data as T, meta: metaOf(response), response, controller };
+      opened = true;
+      return { data: result.data as T, meta: metaOf(response), response, controller, release };
     } catch (error) {
       if (error instanceof LlmApiError) throw error;
+      if (answer && error instanceof SyntaxError) throw invalidJson(answer, error);
       if (timedOut) {
         throw new TimeoutError({ message: `No response within ${timeoutMs} ms.`, code: 'client_timeout', retryable: true, cause: error });
       }
@@ -135,7 +162,7 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
       throw new ConnectionError({ message: 'Could not reach the service.', retryable: true, cause: error });
     } finally {
       clearTimeout(timer);
-      if (!keepOpen) userSignal?.removeEventListener('abort', onUserAbort);
+      if (!keepOpen || !opened) release();
     }
   }
 
@@ -158,10 +185,11 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
             options,
             undefined,
             true,
-          ).then(({ data, meta, response, controller }) => {
+          ).then(({ data, meta, response, controller, release }) => {
             const type = response.headers.get('content-type') ?? '';
             if (!data || !type.includes('text/event-stream')) {
               controller.abort();
+              release();
               throw new LlmApiError({
                 message: `Expected text/event-stream for a streamed request, got ${response.status} ${type || 'no content-type'}.`,
                 status: response.status,
@@ -169,7 +197,8 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
                 headers: meta.headers,
               });
             }
-            return { data: new ChatCompletionStream(data, meta, controller), meta, response };
+            const idleTimeoutMs = options?.streamIdleTimeoutMs ?? defaultStreamIdleTimeoutMs;
+            return { data: new ChatCompletionStream(data, meta, controller, { idleTimeoutMs, onClose: release }), meta, response };
           });
           return new ApiPromise(inner);
         },
@@ -185,7 +214,7 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
         return simple<Job>((init) => operations.getJob({ params: { path: { job_id: id } }, ...init }), options);
       },
       wait(id, options) {
-        return waitForJob(client, id, options);
+        return waitForJob(client.jobs.get, id, options);
       },
     },
     health: {
@@ -201,6 +230,19 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
   return client;
 }
 
+/** A 2xx whose body is not the JSON the contract promises: the same request would get the same answer. */
+function invalidJson(response: Response, cause: SyntaxError): InvalidResponseError {
+  return new InvalidResponseError({
+    message: `The response (HTTP ${response.status}) was not valid JSON.`,
+    status: response.status,
+    code: 'invalid_response',
+    requestId: response.headers.get('x-request-id') ?? undefined,
+    headers: response.headers,
+    retryable: false,
+    cause,
+  });
+}
+
 function requestHeaders(options: RequestOptions | undefined): Record<string, string> {
   if (!options) return {};
   const headers: Record<string, string> = { ...options.headers };
@@ -209,14 +251,19 @@ function requestHeaders(options: RequestOptions | undefined): Record<string, str
   return headers;
 }
 
-async function waitForJob(client: LlmClient, id: string, options: JobWaitOptions | undefined): Promise<ChatCompletion> {
+/** Polls a job through `get` (the resilient client passes its retrying `jobs.get`). */
+export async function waitForJob(
+  get: (id: string, options?: RequestOptions) => PromiseLike<Job>,
+  id: string,
+  options: JobWaitOptions | undefined,
+): Promise<ChatCompletion> {
   const pollMs = options?.pollMs ?? DEFAULT_JOB_POLL_MS;
   const timeoutMs = options?.timeoutMs ?? DEFAULT_JOB_WAIT_TIMEOUT_MS;
   const signal = options?.signal;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     signal?.throwIfAborted();
-    const job = await client.jobs.get(id, signal ? { signal } : undefined);
+    const job = await get(id, signal ? { signal } : undefined);
     if (job.status === 'succeeded' && job.result) return job.result;
     if (job.status === 'failed') {
       throw new JobFailedError({

@@ -37,7 +37,7 @@ export class LlmApiError extends Error {
   readonly requestId: string | undefined;
   readonly headers: Headers | undefined;
   readonly retryable: boolean;
-  /** The server's wait hint (uncapped; the resilience wrapper applies the agreement's cap). */
+  /** The server's wait hint, as given (the resilience wrapper does not retry when it exceeds the agreement's cap). */
   readonly retryAfterMs: number | undefined;
   /** The parsed error body, when there was one. */
   readonly body: unknown;
@@ -87,8 +87,10 @@ export class ServerError extends LlmApiError {}
 export class ConnectionError extends LlmApiError {}
 /** The client's own timeout fired (no status), or the service answered 408/504. */
 export class TimeoutError extends LlmApiError {}
-/** A stream ended with an in-band error event or without `[DONE]`: the answer is incomplete. */
+/** A stream ended with an in-band error event, without `[DONE]` or went silent: the answer is incomplete. */
 export class StreamInterruptedError extends LlmApiError {}
+/** A successful status whose body could not be read as the contract's JSON (code `invalid_response`). Not retryable. */
+export class InvalidResponseError extends LlmApiError {}
 /** The client-side circuit breaker is open; `retryAfterMs` says when it half-opens. */
 export class CircuitOpenError extends LlmApiError {}
 /** An asynchronous job ended in `failed`; `code`/`message` come from the job's `error`. */

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { agreement } from '../generated/agreement.ts';
 import { createLlmClient } from './client.ts';
-import { CircuitOpenError, RateLimitError } from './errors.ts';
+import { CircuitOpenError, InvalidResponseError, RateLimitError } from './errors.ts';
 import { agreementTimeoutMs, withResilience } from './resilient.ts';
 import type { RetryInfo } from './resilient.ts';
 import { backoffDelayMs, DEFAULT_BACKOFF } from './resilience/backoff.ts';
@@ -42,16 +42,35 @@ describe('withResilience: retries', () => {
     expect(retries.map((r) => r.delayMs)).toEqual([2_000]);
   });
 
-  it('honours retry-after-ms and x-ratelimit-reset-*, capped by maxRetryAfterMs', async () => {
+  it('honours retry-after-ms and x-ratelimit-reset-*, up to maxRetryAfterMs', async () => {
     const { client, retries } = setup([
       () => errorJson(503, 'circuit_open', { 'retry-after-ms': '150' }),
-      () => errorJson(429, 'rate_limit_exceeded', { 'x-ratelimit-reset-requests': '6m0s' }),
+      () => errorJson(429, 'rate_limit_exceeded', { 'x-ratelimit-reset-requests': `${agreement.retry.maxRetryAfterMs}ms` }),
       ok,
     ]);
     const p = client.chat.completions.create(body);
     await vi.advanceTimersByTimeAsync(agreement.retry.maxRetryAfterMs + 150);
     await p;
     expect(retries.map((r) => r.delayMs)).toEqual([150, agreement.retry.maxRetryAfterMs]);
+  });
+
+  it('never retries before a Retry-After above maxRetryAfterMs: throws at once with the hint', async () => {
+    const { f, client, retries } = setup([() => errorJson(429, 'rate_limit_exceeded', { 'retry-after': '60' }), ok]);
+    const p = client.chat.completions.create(body).then(undefined, (e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(120_000);
+    const e = await p;
+    expect(e).toBeInstanceOf(RateLimitError);
+    expect(e).toMatchObject({ status: 429, retryAfterMs: 60_000 });
+    expect(f.requests).toHaveLength(1);
+    expect(retries).toEqual([]);
+  });
+
+  it('never resends a request whose 200 body is not JSON', async () => {
+    const { f, client } = setup([() => new Response('<html>gateway</html>', { status: 200, headers: { 'content-type': 'text/html' } }), ok]);
+    const p = client.chat.completions.create(body).then(undefined, (e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(await p).toBeInstanceOf(InvalidResponseError);
+    expect(f.requests).toHaveLength(1);
   });
 
   it('without a hint uses exponential backoff from the agreement and stops at maxAttempts', async () => {
@@ -117,6 +136,24 @@ describe('withResilience: retries', () => {
     ac.abort(new Error('user gave up'));
     expect(await p).toMatchObject({ message: 'user gave up' });
     expect(f.requests).toHaveLength(1);
+  });
+
+  it('jobs.wait polls through the resilient jobs.get, waiting out a 429 Retry-After', async () => {
+    const base = { id: 'job_1', object: 'chat.completion.job', created: 1, attempts: 1, error: null };
+    const { f, client, retries } = setup([
+      () => json(200, { ...base, status: 'running', result: null }),
+      () => errorJson(429, 'rate_limit_exceeded', { 'retry-after': '1' }),
+      () => json(200, { ...base, status: 'succeeded', result: completion('done') }),
+    ]);
+    const p = client.jobs.wait('job_1', { pollMs: 500 });
+    await vi.advanceTimersByTimeAsync(500);
+    expect(f.requests).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(f.requests).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect((await p).choices[0]?.message.content).toBe('done');
+    expect(f.requests).toHaveLength(3);
+    expect(retries.map((r) => r.delayMs)).toEqual([1_000]);
   });
 
   it('a 429 that exhausts attempts surfaces RateLimitError with the server hint', async () => {

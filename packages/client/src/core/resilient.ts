@@ -1,6 +1,6 @@
 import { agreement } from '../generated/agreement.ts';
 import type { LlmClient, RequestOptions } from './client.ts';
-import { sleep } from './client.ts';
+import { sleep, waitForJob } from './client.ts';
 import { CircuitOpenError, isLlmApiError } from './errors.ts';
 import type { LlmApiError } from './errors.ts';
 import { ApiPromise } from './meta.ts';
@@ -26,13 +26,20 @@ export interface RetryInfo {
 export interface ResilienceOptions {
   /** Total attempts including the first. Default: the agreement's `retry.maxAttempts`. */
   maxAttempts?: number;
-  /** Upper bound on a server wait hint. Default: the agreement's `retry.maxRetryAfterMs`. */
+  /**
+   * Longest server wait hint the client waits out; a longer hint is not retried (the error is thrown with its
+   * `retryAfterMs`), so the client never calls back before the server said it may. Default: the agreement's `retry.maxRetryAfterMs`.
+   */
   maxRetryAfterMs?: number;
   /** Backoff when the server gave no hint. Defaults from the agreement. */
   backoff?: Partial<BackoffOptions>;
   /** Circuit breaker per model (and one for the other endpoints); `false` turns it off. Defaults from the agreement. */
   breaker?: Partial<BreakerOptions> | false;
-  /** Per-attempt timeout for a model; default: the agreement's `timeouts.totalMs` (first token for streams) + {@link TIMEOUT_GRACE_MS}. */
+  /**
+   * Per-attempt timeout for a model, until the response arrives; default: the agreement's `timeouts.totalMs`
+   * (`firstTokenMs` for streams, whose headers the service sends with the first token) + {@link TIMEOUT_GRACE_MS}.
+   * After that a stream's waits for data are bounded by the client's `streamIdleTimeoutMs`, and never retried.
+   */
   timeoutMs?: (model: string, kind: 'create' | 'stream') => number;
   /** Called before each wait; for metrics/logs (never log bodies). */
   onRetry?: (info: RetryInfo) => void;
@@ -72,9 +79,10 @@ export function withResilience(client: LlmClient, opts: ResilienceOptions = {}):
     return b;
   };
 
-  function delayFor(error: LlmApiError, attempt: number): number {
-    if (error.retryAfterMs !== undefined) return Math.min(error.retryAfterMs, maxRetryAfterMs);
-    return backoffDelayMs(attempt, backoff);
+  /** The wait before the next attempt, or undefined when the server asked for longer than we wait (so no retry). */
+  function delayFor(error: LlmApiError, attempt: number): number | undefined {
+    if (error.retryAfterMs === undefined) return backoffDelayMs(attempt, backoff);
+    return error.retryAfterMs <= maxRetryAfterMs ? error.retryAfterMs : undefined;
   }
 
   async function run<T>(
@@ -106,6 +114,7 @@ export function withResilience(client: LlmClient, opts: ResilienceOptions = {}):
         else breaker?.neutral();
         if (!error.retryable || n >= maxAttempts) throw error;
         const delayMs = delayFor(error, n);
+        if (delayMs === undefined) throw error;
         opts.onRetry?.({ attempt: n, delayMs, error });
         await sleep(delayMs, options?.signal);
       }
@@ -138,7 +147,8 @@ export function withResilience(client: LlmClient, opts: ResilienceOptions = {}):
         return new ApiPromise(run(OTHER_ENDPOINTS, options, (o) => client.jobs.get(id, o).withResponse()));
       },
       wait(id, options) {
-        return client.jobs.wait(id, options);
+        // Polls through the resilient get, so a 429 or 503 while polling is retried after its hint.
+        return waitForJob(resilient.jobs.get, id, options);
       },
     },
     health: client.health,

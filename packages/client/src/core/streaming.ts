@@ -1,6 +1,6 @@
 import { errorBodyOf, isLlmApiError, LlmApiError, StreamInterruptedError } from './errors.ts';
 import type { ChatCompletionChunk } from './models.ts';
-import { decodeSse } from './sse.ts';
+import { decodeSse, SseIdleTimeoutError } from './sse.ts';
 import type { ResponseMeta } from './meta.ts';
 
 const DONE = '[DONE]';
@@ -10,39 +10,52 @@ const DONE = '[DONE]';
  * Leaving the loop early (`break`, `return`, a throw) aborts the HTTP request.
  * An in-band `{error: …}` event, a body that ends without `data: [DONE]`, or a broken
  * connection throws `StreamInterruptedError`: a truncated answer is never passed off as complete.
+ * So does a wait for data longer than `idleTimeoutMs` (code `client_timeout`), which also aborts the request.
  */
 export class ChatCompletionStream implements AsyncIterable<ChatCompletionChunk> {
   readonly meta: ResponseMeta;
   readonly controller: AbortController;
   #body: ReadableStream<Uint8Array> | null;
+  readonly #options: ChatCompletionStreamOptions;
 
-  constructor(body: ReadableStream<Uint8Array>, meta: ResponseMeta, controller: AbortController) {
+  constructor(body: ReadableStream<Uint8Array>, meta: ResponseMeta, controller: AbortController, options: ChatCompletionStreamOptions = {}) {
     this.#body = body;
     this.meta = meta;
     this.controller = controller;
+    this.#options = options;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ChatCompletionChunk> {
     const body = this.#body;
     if (body === null) throw new Error('ChatCompletionStream can be iterated only once');
     this.#body = null;
-    return iterateChunks(body, this.meta, this.controller);
+    return iterateChunks(body, this.meta, this.controller, this.#options);
   }
 
   /** Stops the stream and the request. */
   abort(): void {
     this.controller.abort();
+    this.#options.onClose?.();
   }
+}
+
+export interface ChatCompletionStreamOptions {
+  /** Longest wait for the next bytes while iterating, in ms (0 = none). Default 0; the client passes its `streamIdleTimeoutMs`. */
+  idleTimeoutMs?: number | undefined;
+  /** Called once iteration ends, however it ends (the client detaches its listener from the caller's signal). */
+  onClose?: (() => void) | undefined;
 }
 
 async function* iterateChunks(
   body: ReadableStream<Uint8Array>,
   meta: ResponseMeta,
   controller: AbortController,
+  options: ChatCompletionStreamOptions,
 ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
   let done = false;
   try {
-    for await (const event of decodeSse(body)) {
+    // The timer runs only while a read is pending, so a slow consumer never trips it.
+    for await (const event of decodeSse(body, { signal: controller.signal, idleTimeoutMs: options.idleTimeoutMs })) {
       if (event.data === DONE) {
         done = true;
         return;
@@ -67,11 +80,18 @@ async function* iterateChunks(
     throw interrupted(meta, 'The stream ended without [DONE]; the answer is incomplete.');
   } catch (error) {
     if (isLlmApiError(error)) throw error;
+    if (error instanceof SseIdleTimeoutError) {
+      throw interrupted(meta, `No data for ${error.idleTimeoutMs} ms during the stream; the answer is incomplete.`, {
+        code: 'client_timeout',
+        cause: error,
+      });
+    }
     if (controller.signal.aborted) throw error;
     throw interrupted(meta, 'The connection broke during the stream; the answer is incomplete.', { cause: error });
   } finally {
-    // Early exit (break/throw) or an error: release the connection.
+    // Early exit (break/throw), an error or an idle timeout: release the connection.
     if (!done) controller.abort();
+    options.onClose?.();
   }
 }
 
