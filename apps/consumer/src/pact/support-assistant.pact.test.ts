@@ -25,6 +25,7 @@ import {
   PROVIDER,
   QUESTIONS,
   STATES,
+  STREAM_RULES,
   structuredContent,
   structuredRequest,
   authorization,
@@ -47,9 +48,6 @@ function countingFetch() {
   };
   return { calls, fetch: fetchFn };
 }
-
-/** One or more `data: {…chat.completion.chunk…}` events, then `data: [DONE]`. */
-const SSE_COMPLETE = '^(data: \\{[^\\n]*"object":"chat\\.completion\\.chunk"[^\\n]*\\}\\n\\n)+data: \\[DONE\\]\\n\\n$';
 
 const example = { answer: 'Open Settings, choose Security and follow "Reset password".', confidence: 0.9, needs_human: false };
 
@@ -113,13 +111,25 @@ describe('support-assistant -> llm-inference-service', () => {
         b
           .headers({ 'content-type': regex('^text/event-stream', 'text/event-stream') })
           .body('text/plain', Buffer.from(sse)) // Pact's matchers treat text/event-stream as binary: match it as text
-          // Events of chat.completion.chunk objects, then [DONE]: what makes the answer complete.
-          .matchingRules({ body: { path: '$', rules: [regex(SSE_COMPLETE, sse)] } }),
+          // Chunks whose choices[0].delta carries the text, some of it non-blank, then [DONE] (see STREAM_RULES).
+          .matchingRules({ body: { path: '$', rules: STREAM_RULES.map((rule) => regex(rule, sse)) } }),
       )
       .executeTest(async (server) => {
         const a = await createAssistant({ serviceUrl: server.url, apiKey: PACT_KEYS.consumer }).ask(QUESTIONS.plain, { stream: true });
         expect(a).toMatchObject({ answer: 'We are open every day.', source: 'model', model: 'gpt-4o-mini' });
       });
+  });
+
+  it('describes the streamed body by what the assistant reads (JavaScript check of the rules Pact runs)', () => {
+    const event = (choice: Record<string, unknown>) =>
+      `data: ${JSON.stringify({ id: 'chatcmpl-2', object: 'chat.completion.chunk', created: 1764000001, model: 'gpt-4o', choices: [{ index: 0, ...choice, finish_reason: null }] })}\n\n`;
+    const body = (...events: string[]) => `${events.join('')}data: [DONE]\n\n`;
+    const passes = (sse: string) => STREAM_RULES.every((rule) => new RegExp(rule).test(sse));
+    expect(passes(body(event({ delta: { role: 'assistant', content: '' } }), event({ delta: { content: 'Hi' } }), event({ delta: {} })))).toBe(true);
+    expect(passes(body(event({ delta: { content: 'Hi' } })).replaceAll('\n', '\r\n'))).toBe(true); // CRLF line ends
+    expect(passes(body(event({ message: { content: 'Hi' } })))).toBe(false); // no delta: nothing to read
+    expect(passes(body(event({ delta: { content: ' ' } }), event({ delta: {} })))).toBe(false); // no text: empty_answer
+    expect(passes(event({ delta: { content: 'Hi' } }))).toBe(false); // no [DONE]: interrupted
   });
 
   it('gets a 400 with the error envelope naming the field', async () => {
@@ -163,7 +173,7 @@ describe('support-assistant -> llm-inference-service', () => {
       });
   });
 
-  it('gets a 429 with Retry-After and rate-limit headers, and the client retries it after the hint', async () => {
+  it('gets a 429 with Retry-After and rate-limit headers; the client retries after the hint, never before it', async () => {
     await pact
       .addInteraction()
       .given(STATES.rateLimited)
@@ -180,18 +190,21 @@ describe('support-assistant -> llm-inference-service', () => {
           .jsonBody(errorEnvelope('rate_limit_exceeded', 'rate_limit_error', null, 'Request rate limit of 600 per minute reached for this key.')),
       )
       .executeTest(async (server) => {
+        const failure = (p: PromiseLike<unknown>) => Promise.resolve(p).then(() => undefined, (e: unknown) => e);
+        // Willing to wait the hint (1 s): one wait of exactly the hint, then the second and last attempt.
         const counted = countingFetch();
         const waits: number[] = [];
-        // The hint (1 s) capped at 20 ms to keep the test fast: the wait still comes from the hint, not backoff.
-        const limited = withResilience(createLlmClient({ baseUrl: server.url, apiKey: PACT_KEYS.limited, fetch: counted.fetch }), { maxRetryAfterMs: 20, onRetry: (r) => waits.push(r.delayMs) });
-        const assistantError = await limited.chat.completions.create(assistantBody()).then(
-          () => undefined,
-          (e: unknown) => e,
-        );
+        const patient = withResilience(createLlmClient({ baseUrl: server.url, apiKey: PACT_KEYS.limited, fetch: counted.fetch }), { maxAttempts: 2, onRetry: (r) => waits.push(r.delayMs) });
+        const assistantError = await failure(patient.chat.completions.create(assistantBody()));
         expect(assistantError).toBeInstanceOf(RateLimitError);
         expect(assistantError).toMatchObject({ status: 429, code: 'rate_limit_exceeded', retryable: true, retryAfterMs: 1000 });
-        expect(counted.calls).toHaveLength(3); // the agreement's maxAttempts
-        expect(waits).toEqual([20, 20]);
+        expect(counted.calls).toHaveLength(2);
+        expect(waits).toEqual([1000]);
+        // Waiting at most 20 ms: no retry at all, rather than one before the server said it may.
+        const hasty = countingFetch();
+        const impatient = withResilience(createLlmClient({ baseUrl: server.url, apiKey: PACT_KEYS.limited, fetch: hasty.fetch }), { maxRetryAfterMs: 20 });
+        expect(await failure(impatient.chat.completions.create(assistantBody()))).toMatchObject({ status: 429, retryAfterMs: 1000 });
+        expect(hasty.calls).toHaveLength(1);
         const a = await createAssistant({ serviceUrl: server.url, apiKey: PACT_KEYS.limited }).ask(QUESTIONS.structured);
         expect(a).toMatchObject({ source: 'consumer-fallback', status: 429, error: 'rate_limit_exceeded' });
       });

@@ -1,6 +1,8 @@
 // Breaking the provider breaks verification, with a message that names the field: a tiny proxy
 // in front of the real service renames `choices` to `choice` in every JSON answer (the service
 // changed, the contract did not), and the Verifier replays the consumer's chat interactions on it.
+// The same for the streamed answer: a proxy that renames each chunk's `choices[].delta` to
+// `message` (the assistant would read no text) fails the rules on `delta`, not the others.
 import { Verifier } from '@pact-foundation/pact';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { PACT_FILE, PROVIDER } from '../../../consumer/src/pact/interactions.ts';
+import { PACT_FILE, PROVIDER, STREAM_CHUNKS, STREAM_DELTAS, STREAM_HAS_TEXT } from '../../../consumer/src/pact/interactions.ts';
 import type { PactFile } from './pact-contract.ts';
 import { startPactProvider, type PactProvider } from './provider-states.ts';
 
@@ -18,25 +20,44 @@ const CHECKED = ['a plain question', 'a structured support question'];
 let provider: PactProvider;
 let proxy: Server;
 let proxyUrl: string;
+let streamProxy: Server;
+let streamProxyUrl: string;
 const temp = mkdtempSync(join(tmpdir(), 'broken-provider-'));
 
-/** Forwards to `target`, renaming a top-level field of JSON answers. */
-function renamingProxy(target: string, from: string, to: string): Server {
+/** Renames a top-level field of a JSON answer. */
+const renameField = (from: string, to: string) => (body: Buffer, contentType: string) => {
+  if (!contentType.includes('application/json')) return body;
+  const json = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+  if (from in json) {
+    json[to] = json[from];
+    delete json[from];
+  }
+  return Buffer.from(JSON.stringify(json));
+};
+
+/** Renames `choices[].delta` to `message` in every chunk of an event stream. */
+const renameDelta = (body: Buffer, contentType: string) => {
+  if (!contentType.includes('text/event-stream')) return body;
+  const sse = body.toString('utf8').replace(/^data: (\{.*\})$/gm, (_line, json: string) => {
+    const chunk = JSON.parse(json) as { choices?: Array<Record<string, unknown>> };
+    for (const choice of chunk.choices ?? []) {
+      choice.message = choice.delta;
+      delete choice.delta;
+    }
+    return `data: ${JSON.stringify(chunk)}`;
+  });
+  return Buffer.from(sse);
+};
+
+/** Forwards to `target`, passing each answer's body through `transform`. */
+function renamingProxy(target: string, transform: (body: Buffer, contentType: string) => Buffer): Server {
   return createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers.set(k, v);
     const upstream = await fetch(`${target}${req.url}`, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
-    let body = Buffer.from(await upstream.arrayBuffer());
-    if ((upstream.headers.get('content-type') ?? '').includes('application/json')) {
-      const json = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-      if (from in json) {
-        json[to] = json[from];
-        delete json[from];
-      }
-      body = Buffer.from(JSON.stringify(json));
-    }
+    const body = transform(Buffer.from(await upstream.arrayBuffer()), upstream.headers.get('content-type') ?? '');
     const out: Record<string, string> = {};
     upstream.headers.forEach((v, k) => {
       if (k !== 'content-length' && k !== 'transfer-encoding' && k !== 'connection' && k !== 'keep-alive') out[k] = v;
@@ -47,12 +68,16 @@ function renamingProxy(target: string, from: string, to: string): Server {
 
 beforeAll(async () => {
   provider = await startPactProvider();
-  proxy = renamingProxy(provider.stack.url, 'choices', 'choice');
+  proxy = renamingProxy(provider.stack.url, renameField('choices', 'choice'));
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
   proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  streamProxy = renamingProxy(provider.stack.url, renameDelta);
+  await new Promise<void>((r) => streamProxy.listen(0, '127.0.0.1', r));
+  streamProxyUrl = `http://127.0.0.1:${(streamProxy.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
   await new Promise((r) => proxy?.close(r));
+  await new Promise((r) => streamProxy?.close(r));
   await provider?.close();
   rmSync(temp, { recursive: true, force: true });
 });
@@ -79,4 +104,30 @@ it('fails verification and names the renamed field', { timeout: 60_000 }, async 
   for (const error of report.errors) {
     expect(error.mismatch.mismatches).toContainEqual(expect.objectContaining({ path: '$', mismatch: 'Actual map is missing the following keys: choices' }));
   }
+});
+
+it('fails verification of the streamed answer when its chunks carry no delta', { timeout: 60_000 }, async () => {
+  const pact = JSON.parse(readFileSync(PACT_FILE, 'utf8')) as PactFile;
+  pact.interactions = pact.interactions.filter((i) => i.description === 'a streamed question');
+  expect(pact.interactions).toHaveLength(1);
+  const file = join(temp, 'stream-only.json');
+  writeFileSync(file, JSON.stringify(pact));
+
+  const verify = (providerBaseUrl: string) =>
+    new Verifier({ provider: PROVIDER, providerBaseUrl, pactUrls: [file], stateHandlers: provider.stateHandlers, logLevel: 'error' }).verifyProvider();
+
+  await expect(verify(provider.stack.url)).resolves.toBeDefined();
+  const failure = await verify(streamProxyUrl).then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+  expect(failure).toBeInstanceOf(Error);
+  const report = JSON.parse(failure!.message) as { errors: Array<{ interaction: string; mismatch: { mismatches: Array<{ mismatch: string; path?: string }> } }> };
+  expect(report.errors.map((e) => e.interaction)).toEqual([expect.stringContaining('a streamed question')]);
+  // Still chunks ending with [DONE]; what broke is the delta the assistant reads its text from.
+  const broken = report.errors[0]!.mismatch.mismatches.filter((m) => m.path === '$').map((m) => m.mismatch);
+  expect(broken).toHaveLength(2);
+  expect(broken.some((m) => m.endsWith(`to match '${STREAM_DELTAS}'`))).toBe(true);
+  expect(broken.some((m) => m.endsWith(`to match '${STREAM_HAS_TEXT}'`))).toBe(true);
+  expect(broken.some((m) => m.includes(STREAM_CHUNKS))).toBe(false);
 });
