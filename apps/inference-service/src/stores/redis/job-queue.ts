@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker, type Job, type JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { JobProcessor, JobQueue, JobRecord, JobState } from '../types.ts';
+import { JobQueueFullError, type JobProcessor, type JobQueue, type JobRecord, type JobState } from '../types.ts';
 import { withTimeout } from './client.ts';
 
 /** Queue name; with the prefix its keys are `<prefix>:chat-jobs:*`. */
@@ -15,6 +15,8 @@ export const DEFAULT_STALLED_INTERVAL_MS = 30_000;
 export const DEFAULT_MAX_STALLED_COUNT = 1;
 /** Request-path queue calls (enqueue, get, counts) give up after this long. */
 export const DEFAULT_OPERATION_TIMEOUT_MS = 1000;
+/** Unfinished jobs held at most (the in-memory queue's bound too). */
+export const DEFAULT_MAX_JOBS = 10_000;
 /** How long `close()` waits for running jobs before leaving them to another worker. */
 export const DEFAULT_CLOSE_GRACE_MS = 5000;
 
@@ -31,6 +33,12 @@ export interface BullJobQueueOptions {
   backoffMs: number;
   /** How long finished jobs stay readable (agreement fallback.async.resultTtlMs). */
   resultTtlMs: number;
+  /**
+   * Most unfinished jobs (waiting, delayed or running) before `enqueue` throws JobQueueFullError,
+   * as the in-memory queue does: an outage that turns every request into a job must not fill Redis.
+   * Checked before each add, so instances adding at the same moment may pass it by a few. Default 10 000.
+   */
+  maxJobs?: number;
   /** Default DEFAULT_CONCURRENCY. */
   concurrency?: number;
   /** How long a worker's lock on a job lasts without renewal. Default DEFAULT_LOCK_DURATION_MS. */
@@ -58,6 +66,7 @@ const STATE_OF: Readonly<Record<string, JobState>> = {
   failed: 'failed',
 };
 const COUNTED: JobType[] = ['waiting', 'delayed', 'prioritized', 'waiting-children', 'active', 'completed', 'failed'];
+const UNFINISHED: JobType[] = ['waiting', 'delayed', 'prioritized', 'waiting-children', 'active'];
 /** `code: message`, how a failed attempt's typed error survives BullMQ's string `failedReason`. */
 const REASON = /^([a-z][a-z0-9_]*): ([\s\S]*)$/;
 
@@ -70,6 +79,7 @@ const REASON = /^([a-z][a-z0-9_]*): ([\s\S]*)$/;
  */
 export function bullJobQueue<P, R>(options: BullJobQueueOptions): JobQueue<P, R> {
   const timeoutMs = options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
+  const maxJobs = options.maxJobs ?? DEFAULT_MAX_JOBS;
   const keepSeconds = Math.max(1, Math.ceil(options.resultTtlMs / 1000));
   const queue = new Queue<P, R, string>(QUEUE_NAME, {
     connection: options.client,
@@ -95,7 +105,11 @@ export function bullJobQueue<P, R>(options: BullJobQueueOptions): JobQueue<P, R>
   return {
     async enqueue(payload) {
       const id = `job_${randomUUID().replaceAll('-', '')}`;
-      const job = await connected('enqueue', () => queue.add('chat' as never, payload as never, { jobId: id }) as Promise<Job<P, R>>);
+      const job = await connected('enqueue', async () => {
+        const counts = await queue.getJobCounts(...UNFINISHED);
+        if (UNFINISHED.reduce((n, t) => n + (counts[t] ?? 0), 0) >= maxJobs) throw new JobQueueFullError(maxJobs);
+        return queue.add('chat' as never, payload as never, { jobId: id }) as Promise<Job<P, R>>;
+      });
       return toRecord(job, 'queued');
     },
     async get(id) {

@@ -7,7 +7,7 @@ import { redisRateLimiter } from './rate-limiter.ts';
 import { redisResponseCache } from './response-cache.ts';
 import { redisTokenUsage } from './token-usage.ts';
 import { closeClient } from './client.ts';
-import type { JobQueue } from '../types.ts';
+import { JobQueueFullError, type JobQueue } from '../types.ts';
 
 const JOB_ID = /^job_[A-Za-z0-9_-]{1,64}$/;
 let redis: TestRedis;
@@ -196,6 +196,17 @@ describe('bullJobQueue', () => {
     const failed = await until(() => q.get(job!.id), (j) => j?.state === 'failed');
     expect(failed).toMatchObject({ state: 'failed', attempts: 3, result: null, error: { code: 'model_not_found', message: 'The model is no longer served.' } });
     expect((await q.counts()).failed).toBe(1);
+  });
+
+  it('refuses a job past maxJobs unfinished ones, as the in-memory queue does, and takes one again when there is room', async () => {
+    const q = queue<{ n: number }, number>('t:jobs4', { maxJobs: 3 });
+    await queuesReady();
+    for (let n = 0; n < 3; n++) await q.enqueue({ n });
+    await expect(q.enqueue({ n: 3 })).rejects.toBeInstanceOf(JobQueueFullError);
+    expect((await q.counts()).queued).toBe(3);
+    q.startWorker(async (p) => p.n);
+    await until(() => q.counts(), (c) => c.succeeded === 3);
+    expect((await q.enqueue({ n: 4 })).state).toBe('queued');
   });
 
   it('shows a running job as running', async () => {
