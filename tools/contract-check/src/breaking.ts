@@ -54,7 +54,12 @@ export function checkBreaking(basePath: string, revisionPath: string): BreakingR
   }
   const changes: ContractChange[] = [];
   for (const change of report.changes ?? []) {
-    for (const v of change.verdicts ?? []) {
+    // A change no rule gave a verdict on still has its own impact (an added path, a new field): counted.
+    if (!change.verdicts?.length) {
+      changes.push({ impact: change.impact ?? 'major', pointer: change.path ?? '', message: 'changed', ruleId: 'redocly' });
+      continue;
+    }
+    for (const v of change.verdicts) {
       changes.push({
         impact: v.impact ?? change.impact ?? 'major',
         pointer: v.location?.pointer ?? change.path ?? '',
@@ -67,6 +72,10 @@ export function checkBreaking(basePath: string, revisionPath: string): BreakingR
   const majorBumped = majorOf(revisionVersion) > majorOf(baseVersion);
   const ok = breaking.length === 0 || majorBumped;
   const lines = changes.map((c) => `  [${c.impact}] ${c.message} (${c.ruleId} at ${c.pointer})`);
+  // Compatible changes under the released version number: not a failure (the baseline moves at
+  // release), but the next release must not reuse the number (the client's version is the contract's).
+  const sameVersion = changes.length > 0 && breaking.length === 0 && revisionVersion === baseVersion;
+  if (sameVersion) lines.unshift(`  note: ${changes.length} compatible change(s) since ${baseVersion} under the same info.version: bump its minor (or patch) before releasing`);
   const verdict =
     breaking.length === 0
       ? `no breaking changes (${changes.length} change(s)) between ${baseVersion} and ${revisionVersion}`

@@ -47,7 +47,7 @@ describe('contract lint (redocly)', () => {
 });
 
 describe('breaking-change check (redocly diff)', () => {
-  it('the committed baseline matches the current contract (no changes)', () => {
+  it('the current contract is compatible with the committed baseline (the last release)', () => {
     const r = checkBreaking(join(root, 'contracts/baseline/openapi.yaml'), contract);
     expect(r.ok).toBe(true);
   });
@@ -60,10 +60,15 @@ describe('breaking-change check (redocly diff)', () => {
     expect(r.summary).toMatch(/ChatCompletion/);
   });
 
-  it('an added optional response field passes', () => {
+  it('an added optional response field passes, counted, with a note to bump the version before release', () => {
     const r = checkBreaking(contract, variant('added', withOptionalField));
     expect(r.ok).toBe(true);
     expect(r.breaking).toEqual([]);
+    expect(r.changes.length).toBeGreaterThan(0);
+    expect(r.summary).toMatch(/^no breaking changes \([1-9]\d* change\(s\)\)/);
+    expect(r.summary).toMatch(/compatible change\(s\) since 1\.0\.0 under the same info\.version/);
+    const bumped = checkBreaking(contract, variant('added-bumped', [...withOptionalField, ['  version: 1.0.0\n', '  version: 1.1.0\n']]));
+    expect(bumped.summary).not.toMatch(/under the same info\.version/);
   });
 
   it('a narrowed request enum fails', () => {
