@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono';
+import { routePath } from 'hono/route';
 import { agreement as contractAgreement, openapiDocument, openapiYaml, type Agreement } from '@llmgw/contract';
 import { registerRoutes, type Handlers } from '@llmgw/server';
 import {
@@ -282,6 +283,8 @@ export function createService(options: ServiceOptions): Service {
     try {
       await next();
     } finally {
+      // Named after the route that answered (inside this middleware routePath is its own '/v1/*').
+      record.span?.updateName(`${c.req.method} ${routePath(c, -1)}`);
       if (!record.deferred) finishRecord(record, c.res.status, c);
       else c.set('record', record);
       // Draining: a load balancer keeping this connection alive would send more work here.

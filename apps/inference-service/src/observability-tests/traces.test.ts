@@ -69,6 +69,7 @@ describe('a retried request is one trace: consumer -> service -> simulator', () 
     expect(request).toHaveLength(1);
     const requestSpan = request[0]!;
     expect(requestSpan.parentSpanContext?.spanId).toBe(consumerSpanId);
+    expect(requestSpan.name).toBe('POST /v1/chat/completions');
     expect(requestSpan.attributes['gen_ai.operation.name']).toBe('chat');
     expect(requestSpan.attributes['http.response.status_code']).toBe(200);
     expect(requestSpan.attributes['gen_ai.usage.input_tokens']).toBe(body.usage.prompt_tokens);
