@@ -22,3 +22,15 @@ it('verifies from the broker when PACT_BROKER_BASE_URL is set, publishing only w
   });
   expect(pactSource({ ...env, PACT_PUBLISH_VERIFICATION: 'true' }).options.publishVerificationResult).toBe(true);
 });
+
+it('takes the version and branch from git when not given, and refuses to publish without them', () => {
+  const broker = { PACT_BROKER_BASE_URL: 'https://broker.example' };
+  const git = (args: string[]) => (args.includes('--abbrev-ref') ? 'feature-y' : 'def456');
+  expect(pactSource({ ...broker, PACT_PUBLISH_VERIFICATION: 'true' }, git).options).toMatchObject({ providerVersion: 'def456', providerVersionBranch: 'feature-y' });
+  const noGit = () => undefined;
+  expect(() => pactSource({ ...broker, PACT_PUBLISH_VERIFICATION: 'true' }, noGit)).toThrow(/needs the provider version and branch/);
+  // A detached checkout has no branch to publish under.
+  expect(() => pactSource({ ...broker, PACT_PUBLISH_VERIFICATION: 'true', GIT_COMMIT: 'abc' }, () => 'HEAD')).toThrow(/needs the provider version and branch/);
+  // Verifying without publishing needs neither.
+  expect(pactSource(broker, noGit).options.publishVerificationResult).toBe(false);
+});
