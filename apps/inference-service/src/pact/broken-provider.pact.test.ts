@@ -82,24 +82,31 @@ afterAll(async () => {
   rmSync(temp, { recursive: true, force: true });
 });
 
-it('fails verification and names the renamed field', { timeout: 60_000 }, async () => {
-  const pact = JSON.parse(readFileSync(PACT_FILE, 'utf8')) as PactFile;
-  pact.interactions = pact.interactions.filter((i) => CHECKED.includes(i.description));
-  expect(pact.interactions).toHaveLength(CHECKED.length);
-  const file = join(temp, 'chat-only.json');
-  writeFileSync(file, JSON.stringify(pact));
+type VerificationReport = { errors: Array<{ interaction: string; mismatch: { mismatches: Array<{ mismatch: string; path?: string }> } }> };
 
+/**
+ * Verifies the pact's interactions named `descriptions` against the service itself (they must
+ * pass: the proxy is what breaks them), then through `brokenUrl`, and returns that failure's report.
+ */
+async function failureThrough(brokenUrl: string, descriptions: readonly string[], fileName: string): Promise<VerificationReport> {
+  const pact = JSON.parse(readFileSync(PACT_FILE, 'utf8')) as PactFile;
+  pact.interactions = pact.interactions.filter((i) => descriptions.includes(i.description));
+  expect(pact.interactions).toHaveLength(descriptions.length);
+  const file = join(temp, fileName);
+  writeFileSync(file, JSON.stringify(pact));
   const verify = (providerBaseUrl: string) =>
     new Verifier({ provider: PROVIDER, providerBaseUrl, pactUrls: [file], stateHandlers: provider.stateHandlers, logLevel: 'error' }).verifyProvider();
-
-  // The same interactions pass on the service itself: the proxy is what breaks them.
   await expect(verify(provider.stack.url)).resolves.toBeDefined();
-  const failure = await verify(proxyUrl).then(
+  const failure = await verify(brokenUrl).then(
     () => undefined,
     (e: unknown) => e as Error,
   );
   expect(failure).toBeInstanceOf(Error);
-  const report = JSON.parse(failure!.message) as { errors: Array<{ interaction: string; mismatch: { mismatches: Array<{ mismatch: string; path?: string }> } }> };
+  return JSON.parse(failure!.message) as VerificationReport;
+}
+
+it('fails verification and names the renamed field', { timeout: 60_000 }, async () => {
+  const report = await failureThrough(proxyUrl, CHECKED, 'chat-only.json');
   expect(report.errors.map((e) => e.interaction)).toEqual(CHECKED.map((d) => expect.stringContaining(d)));
   for (const error of report.errors) {
     expect(error.mismatch.mismatches).toContainEqual(expect.objectContaining({ path: '$', mismatch: 'Actual map is missing the following keys: choices' }));
@@ -107,22 +114,7 @@ it('fails verification and names the renamed field', { timeout: 60_000 }, async 
 });
 
 it('fails verification of the streamed answer when its chunks carry no delta', { timeout: 60_000 }, async () => {
-  const pact = JSON.parse(readFileSync(PACT_FILE, 'utf8')) as PactFile;
-  pact.interactions = pact.interactions.filter((i) => i.description === 'a streamed question');
-  expect(pact.interactions).toHaveLength(1);
-  const file = join(temp, 'stream-only.json');
-  writeFileSync(file, JSON.stringify(pact));
-
-  const verify = (providerBaseUrl: string) =>
-    new Verifier({ provider: PROVIDER, providerBaseUrl, pactUrls: [file], stateHandlers: provider.stateHandlers, logLevel: 'error' }).verifyProvider();
-
-  await expect(verify(provider.stack.url)).resolves.toBeDefined();
-  const failure = await verify(streamProxyUrl).then(
-    () => undefined,
-    (e: unknown) => e as Error,
-  );
-  expect(failure).toBeInstanceOf(Error);
-  const report = JSON.parse(failure!.message) as { errors: Array<{ interaction: string; mismatch: { mismatches: Array<{ mismatch: string; path?: string }> } }> };
+  const report = await failureThrough(streamProxyUrl, ['a streamed question'], 'stream-only.json');
   expect(report.errors.map((e) => e.interaction)).toEqual([expect.stringContaining('a streamed question')]);
   // Still chunks ending with [DONE]; what broke is the delta the assistant reads its text from.
   const broken = report.errors[0]!.mismatch.mismatches.filter((m) => m.path === '$').map((m) => m.mismatch);
