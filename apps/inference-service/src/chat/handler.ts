@@ -194,7 +194,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
       if (answeringWhenCallerLeft !== undefined) deps.onTokens(answeringWhenCallerLeft, usage);
       void deps.admission.settle(caller.keyId, estimate, usage.promptTokens + usage.completionTokens);
     };
-    const remember = (answer: Answer) => {
+    const remember = (answer: Pick<Answer, 'content' | 'finishReason' | 'candidate'>) => {
       if (!cacheKey || answer.finishReason !== 'stop') return;
       deps.cache
         .set(cacheKey, { content: answer.content, model: answer.candidate.requested, finishReason: answer.finishReason, storedAt: Date.now() }, deps.cacheTtlMs)
@@ -236,7 +236,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
       return { status: 200, body: completionBody(id, outcome.model, outcome.content, 'stop', usage, fallback), headers: h };
     };
 
-    if (body.stream && output.kind === 'text') return streamed(call, id, input, ctx, headers, settle, chargeDelivered, degrade);
+    if (body.stream && output.kind === 'text') return streamed(call, id, input, ctx, headers, { settle, chargeDelivered, degrade, remember });
 
     let answer: Answer;
     try {
@@ -275,10 +275,15 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     input: Parameters<typeof streamAnswer>[1],
     ctx: AttemptContext,
     headers: Record<string, string>,
-    settle: (usage: TokenUsage, candidate: string) => void,
-    chargeDelivered: (completionChars: number, answeringWhenCallerLeft?: string) => void,
-    degrade: (error: GatewayError) => Promise<ChatResult>,
+    done: {
+      settle: (usage: TokenUsage, candidate: string) => void;
+      chargeDelivered: (completionChars: number, answeringWhenCallerLeft?: string) => void;
+      degrade: (error: GatewayError) => Promise<ChatResult>;
+      /** A streamed answer that finished goes to the fallback cache too, as a whole one does. */
+      remember: (answer: Pick<Answer, 'content' | 'finishReason' | 'candidate'>) => void;
+    },
   ): Promise<ChatResult> {
+    const { settle, chargeDelivered, degrade, remember } = done;
     const events = streamAnswer(deps.session, input, ctx);
     let first: IteratorResult<StreamOut>;
     try {
@@ -334,6 +339,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
           controller.enqueue(encoder.done());
           charged = true;
           settle(event.usage, event.candidate.name);
+          remember(event);
           call.report?.({ model: event.candidate.name, fallback: event.index > 0 ? 'alternative_model' : undefined, usage: event.usage });
           finish(controller);
         } catch (err) {

@@ -164,7 +164,15 @@ async function* singles(stream: UpstreamStream): AsyncGenerator<readonly Upstrea
 /** What the streaming caller receives: text as it comes, then one finish. */
 export type StreamOut =
   | { type: 'delta'; content: string; candidate: Candidate }
-  | { type: 'finish'; finishReason: FinishReason; usage: TokenUsage; candidate: Candidate; index: number };
+  | {
+      type: 'finish';
+      finishReason: FinishReason;
+      usage: TokenUsage;
+      candidate: Candidate;
+      index: number;
+      /** The whole text the caller was sent (for the fallback cache). */
+      content: string;
+    };
 
 /**
  * One request streamed to the caller. Before the first delta is yielded,
@@ -251,7 +259,7 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
           stream.cancel();
           const usage = event.usage ?? estimateUsage(messages, sent);
           endAttempt({ outcome: 'success', facts: { finishReason: event.finishReason, usage } });
-          yield { type: 'finish', finishReason: event.finishReason, usage, candidate, index: i };
+          yield { type: 'finish', finishReason: event.finishReason, usage, candidate, index: i, content: sent };
           return;
         }
         const next = await iterator.next();

@@ -101,6 +101,15 @@ describe('cache', () => {
     expect(attempts(s, 'gpt-4o-mini')).toBeGreaterThan(1);
   });
 
+  it('an answer that was streamed is cached too, and served to a later non-streamed ask', async () => {
+    const s = await withStack({ rules: [] });
+    const streamed = await readSse(await s.chat(ask(QUESTION, { stream: true })));
+    expect(streamed.at(-1)).toBe('[DONE]');
+    const text = chunksOf(streamed).map((c) => c.choices[0]?.delta?.content ?? '').join('');
+    s.sim.setScenario(ALL_DOWN);
+    await expectDegraded(await s.chat(ask(QUESTION)), 'cache', 'gpt-4o-mini', text);
+  });
+
   it('the key is the normalized question: case and whitespace differences still hit', async () => {
     const s = await withStack({ rules: [] });
     const first = await (await s.chat(ask(QUESTION))).json();
