@@ -168,6 +168,9 @@ describe('hostile schemas: bounded work, nothing shared between callers', () => 
     const meta = so2.schemasHeld();
     for (let i = 0; i < 50; i++) specOf(so2, { type: 'json_object', schema: { type: 'object', properties: { [`p${i}`]: { type: 'integer' } } } });
     expect(so2.schemasHeld()).toBe(meta + 4);
+    // Nor does a schema that fails to compile stay behind.
+    for (let i = 0; i < 50; i++) expect(() => specOf(so2, { type: 'json_object', schema: { type: `strin${i}` } })).toThrow(/not a usable JSON Schema/);
+    expect(so2.schemasHeld()).toBe(meta + 4);
   });
 
   it('past its compile budget for the second, a new schema is a 503 to retry; known schemas still pass', () => {

@@ -140,6 +140,8 @@ export function createStructuredOutput(options: StructuredOutputOptions) {
     try {
       return ajv.compile(schema);
     } catch (err) {
+      // Ajv keeps a schema it failed to compile in its cache too: a stream of bad schemas must not grow it.
+      ajv.removeSchema(schema);
       throw refuse(`not a usable JSON Schema (${shortMessage(err)}).`);
     } finally {
       budgetSpentMs += now() - started;
