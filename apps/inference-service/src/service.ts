@@ -36,7 +36,7 @@ import { createTokenBudget } from './policies/token-budget.ts';
 import { createUpstreamGuards } from './policies/upstream-guards.ts';
 import { createRegistry, type Registry } from './registry/registry.ts';
 import type { RoutesFile } from './registry/routes-file.ts';
-import { memoryDefaults } from './stores/index.ts';
+import { memoryDefaults, tokenUsageBuckets } from './stores/index.ts';
 import type { JobQueue, SharedStores } from './stores/types.ts';
 import { attemptTracer, breakerEvents, chatTelemetry, fallbackSpan, storeErrorReporter } from './telemetry.ts';
 
@@ -170,7 +170,7 @@ export function createService(options: ServiceOptions): Service {
   const admission = createAdmission({
     requests: stores.requestLimiter,
     tokens: stores.tokenLimiter,
-    budget: createTokenBudget(stores.tokenUsage, { ...agreement.tokenBudget, now }),
+    budget: createTokenBudget(stores.tokenUsage, { ...agreement.tokenBudget, bucketMs: tokenUsageBuckets(agreement).bucketMs, now }),
     onStoreError: config.storeFailure,
     reportStoreError,
     reportRejection: (kind) => (kind === 'requests' || kind === 'tokens' ? metrics.rateLimitRejected(kind) : metrics.tokenBudgetRejected(kind)),

@@ -5,7 +5,9 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTokenBudget, type TokenBudgetOptions } from '../policies/token-budget.ts';
+import { bucketSpans } from '../stores/bucket-spans.ts';
 import { memoryTokenUsage } from '../stores/memory/token-usage.ts';
+import type { TimeRange } from '../stores/types.ts';
 import { memoryDefaults } from '../stores/index.ts';
 import { OTHER_KEY, TEST_KEY, ask, fastAgreement, startStack, type Stack, type StackOptions } from '../testing/stack.ts';
 
@@ -98,6 +100,24 @@ describe('createTokenBudget (unit, fake clock)', () => {
         expect((await budget.check('k')).allowed).toBe(false);
       }),
       { seed: 20261125, numRuns: 100 },
+    );
+  });
+
+  it('the recent and the baseline windows never count the same bucket, whatever the clock', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 10 * MINUTE }), async (offset) => {
+        const store = memoryTokenUsage();
+        const read: Array<readonly TimeRange[]> = [];
+        const spying = { ...store, sums: (key: string, ranges: readonly TimeRange[]) => (read.push(ranges), store.sums(key, ranges)) };
+        const t = T0 + 70 * MINUTE + offset;
+        await createTokenBudget(spying, { ...OPTIONS, bucketMs: MINUTE, now: () => t }).check('k');
+        const [, recent, baseline] = read[0]!;
+        // The store's buckets: a range counts each bucket from the one holding its start.
+        const [recentFirst] = bucketSpans([recent!], MINUTE)[0]!;
+        const [, baselineLast] = bucketSpans([baseline!], MINUTE)[0]!;
+        expect(baselineLast).toBe(recentFirst - 1);
+      }),
+      { seed: 20261125, numRuns: 200 },
     );
   });
 

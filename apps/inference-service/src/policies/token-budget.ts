@@ -17,6 +17,12 @@ export interface TokenBudgetOptions {
     /** Below this many tokens in the recent window a key is never called runaway. */
     minTokens: number;
   };
+  /**
+   * The usage store's bucket width. The store counts a bucket whole when a range starts inside
+   * it, so the baseline ends where the recent window's first bucket starts: no tokens counted in
+   * both. Default 1 (no alignment).
+   */
+  bucketMs?: number;
   /** Clock, injectable for tests. Default Date.now. */
   now?: () => number;
 }
@@ -36,6 +42,7 @@ const ALLOWED: BudgetVerdict = { allowed: true };
 export function createTokenBudget(store: TokenUsageStore, options: TokenBudgetOptions) {
   const now = options.now ?? Date.now;
   const { factor, recentWindowMs, baselineWindowMs, minTokens } = options.runaway;
+  const bucketMs = options.bucketMs ?? 1;
 
   function verdict(used: number, recent: number, baseline: number): BudgetVerdict {
     if (used >= options.tokensPerWindow) {
@@ -88,10 +95,11 @@ export function createTokenBudget(store: TokenUsageStore, options: TokenBudgetOp
     /** Synchronous with an in-memory store, a promise with Redis (MaybePromise). */
     check(keyId: string): MaybePromise<BudgetVerdict> {
       const t = now();
+      const recentStart = Math.floor((t - recentWindowMs) / bucketMs) * bucketMs;
       const sums = store.sums(keyId, [
         [t - options.windowMs, t + 1],
         [t - recentWindowMs, t + 1],
-        [t - recentWindowMs - baselineWindowMs, t - recentWindowMs],
+        [recentStart - baselineWindowMs, recentStart],
       ]);
       const decide = (s: number[]): MaybePromise<BudgetVerdict> => {
         const v = fromSums(s);

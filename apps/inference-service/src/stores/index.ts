@@ -71,8 +71,9 @@ export function memoryDefaults(agreement: Agreement): OpenedStores {
 
 /**
  * Token-usage bucket width and retention from the budget's windows: buckets a
- * tenth of the shortest window (so "recent" and "baseline" never share one;
- * 100 ms to 60 s), kept for the longest span the budget looks at.
+ * tenth of the shortest window (100 ms to 60 s), kept for the longest span the
+ * budget looks at. The budget is given the width, so that "recent" and
+ * "baseline" never count the same bucket.
  */
 export function tokenUsageBuckets(agreement: Agreement): { bucketMs: number; retentionMs: number } {
   const { windowMs, runaway } = agreement.tokenBudget;
