@@ -58,7 +58,7 @@ export interface AttemptContext {
    * are known: invalid structured outputs that were repaired or given up on, and what an
    * attempt had streamed before it broke. Added up here for the token budget.
    */
-  spentTokens?: number;
+  spentTokens: number;
 }
 
 export interface AttemptTracer {

@@ -178,7 +178,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     // The answer's tokens, and those of attempts that did not become the answer (ctx.spentTokens).
     const settle = (usage: TokenUsage, candidate: string) => {
       deps.onTokens(candidate, usage);
-      void deps.admission.settle(caller.keyId, estimate, usage.promptTokens + usage.completionTokens + (ctx.spentTokens ?? 0));
+      void deps.admission.settle(caller.keyId, estimate, usage.promptTokens + usage.completionTokens + ctx.spentTokens);
     };
     /** No answer from a model (an error, or a degraded answer): only what the failed attempts used. */
     const settleSpent = () => {

@@ -105,7 +105,7 @@ async function answerFrom(
     }
     ctx.telemetry.structuredInvalid(candidate.name, answer.content, check.error);
     // Paid for upstream, and not the answer.
-    ctx.spentTokens = (ctx.spentTokens ?? 0) + answer.usage.promptTokens + answer.usage.completionTokens;
+    ctx.spentTokens += answer.usage.promptTokens + answer.usage.completionTokens;
     if (repair >= deps.maxRepairs) {
       if (repair > 0) ctx.telemetry.repair(candidate.name, 'failed');
       throw new GatewayError({
@@ -151,7 +151,7 @@ async function collect(
   } finally {
     stream.cancel();
     // A broken answer's text was paid for upstream (about 4 characters a token).
-    if (!finished && content !== '') ctx.spentTokens = (ctx.spentTokens ?? 0) + Math.ceil(content.length / 4);
+    if (!finished && content !== '') ctx.spentTokens += Math.ceil(content.length / 4);
   }
   throw truncated(candidate, 'ended without a finish event');
 }
@@ -276,7 +276,7 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
       lease?.fail(blameDeadline(error, ctx) as GatewayError);
       // What this attempt streamed before breaking was paid for upstream (estimated at ~4 chars a token).
       const wastedTokens = Math.ceil((sent.length - sentBefore) / 4);
-      ctx.spentTokens = (ctx.spentTokens ?? 0) + wastedTokens;
+      ctx.spentTokens += wastedTokens;
       endAttempt({ outcome: 'stream_error', error, wastedTokens });
       if (sent === '') {
         // Nothing reached the caller yet: an ordinary failover.

@@ -58,7 +58,7 @@ export function createJobProcessor(deps: JobWorkerDeps) {
       throw err;
     }
     deps.onTokens(answer.candidate.name, answer.usage);
-    deps.chargeTokens(payload.keyId, answer.usage.promptTokens + answer.usage.completionTokens + (ctx.spentTokens ?? 0));
+    deps.chargeTokens(payload.keyId, answer.usage.promptTokens + answer.usage.completionTokens + ctx.spentTokens);
     return completionBody(
       `chatcmpl-${payload.requestId}`,
       answer.candidate.requested,

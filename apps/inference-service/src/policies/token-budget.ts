@@ -76,6 +76,11 @@ export function createTokenBudget(store: TokenUsageStore, options: TokenBudgetOp
    * step late. The steps go on past one window, because the store counts whole buckets: usage
    * stays in the window until its bucket has left it. Read only on a rejection.
    */
+  /** A used-up budget's verdict gets its Retry-After read (no closure on the admitted path). */
+  function withRetryAfter(keyId: string, t: number, v: BudgetVerdict): MaybePromise<BudgetVerdict> {
+    return !v.allowed && v.reason === 'budget' ? budgetRetryAfter(keyId, t, v) : v;
+  }
+
   function budgetRetryAfter(keyId: string, t: number, rejected: BudgetVerdict): MaybePromise<BudgetVerdict> {
     const step = Math.max(1000, Math.ceil(options.windowMs / RETRY_STEPS));
     const ranges: TimeRange[] = [];
@@ -101,11 +106,8 @@ export function createTokenBudget(store: TokenUsageStore, options: TokenBudgetOp
         [t - recentWindowMs, t + 1],
         [recentStart - baselineWindowMs, recentStart],
       ]);
-      const decide = (s: number[]): MaybePromise<BudgetVerdict> => {
-        const v = fromSums(s);
-        return !v.allowed && v.reason === 'budget' ? budgetRetryAfter(keyId, t, v) : v;
-      };
-      return isPromise(sums) ? sums.then(decide) : decide(sums);
+      if (isPromise(sums)) return sums.then((s) => withRetryAfter(keyId, t, fromSums(s)));
+      return withRetryAfter(keyId, t, fromSums(sums));
     },
     record(keyId: string, tokens: number): MaybePromise<void> {
       return store.add(keyId, tokens, now());
