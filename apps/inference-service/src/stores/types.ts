@@ -75,6 +75,9 @@ export interface JobRecord<TPayload = unknown, TResult = unknown> {
  * request into a job): the caller moves on to its next fallback instead of the
  * queue growing until the process runs out of memory.
  */
+/** Unfinished jobs a queue holds at most, in memory or in Redis (then JobQueueFullError). */
+export const DEFAULT_MAX_JOBS = 10_000;
+
 export class JobQueueFullError extends Error {
   readonly code = 'job_queue_full';
   readonly limit: number;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { JobQueueFullError, type JobProcessor, type JobQueue, type JobRecord, type JobState } from '../types.ts';
+import { DEFAULT_MAX_JOBS, JobQueueFullError, type JobProcessor, type JobQueue, type JobRecord, type JobState } from '../types.ts';
 
 export interface MemoryJobQueueOptions {
   /** Attempts per job before it is marked failed. Default 5. */
@@ -26,7 +26,7 @@ export function memoryJobQueue<P, R>(options: MemoryJobQueueOptions = {}): JobQu
   const backoffMs = options.backoffMs ?? 2000;
   const resultTtlMs = options.resultTtlMs ?? 24 * 60 * 60_000;
   const concurrency = options.concurrency ?? 4;
-  const maxJobs = options.maxJobs ?? 10_000;
+  const maxJobs = options.maxJobs ?? DEFAULT_MAX_JOBS;
   const jobs = new Map<string, JobRecord<P, R>>();
   /** Ids of finished jobs, oldest first: what a full queue drops (no scan over unfinished ones). */
   const finished = new Set<string>();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker, type Job, type JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { JobQueueFullError, type JobProcessor, type JobQueue, type JobRecord, type JobState } from '../types.ts';
+import { DEFAULT_MAX_JOBS, JobQueueFullError, type JobProcessor, type JobQueue, type JobRecord, type JobState } from '../types.ts';
 import { withTimeout } from './client.ts';
 
 /** Queue name; with the prefix its keys are `<prefix>:chat-jobs:*`. */
@@ -15,8 +15,6 @@ export const DEFAULT_STALLED_INTERVAL_MS = 30_000;
 export const DEFAULT_MAX_STALLED_COUNT = 1;
 /** Request-path queue calls (enqueue, get, counts) give up after this long. */
 export const DEFAULT_OPERATION_TIMEOUT_MS = 1000;
-/** Unfinished jobs held at most (the in-memory queue's bound too). */
-export const DEFAULT_MAX_JOBS = 10_000;
 /** How long `close()` waits for running jobs before leaving them to another worker. */
 export const DEFAULT_CLOSE_GRACE_MS = 5000;
 
