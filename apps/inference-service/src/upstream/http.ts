@@ -66,6 +66,7 @@ export class UpstreamCall {
   #totalTimer: NodeJS.Timeout | undefined;
   #onCallerAbort: (() => void) | undefined;
   #handler: ResponseHandler | undefined;
+  #idleHeld = false;
 
   constructor(upstream: string, opts: CallOptions, streaming: boolean) {
     this.#upstream = upstream;
@@ -123,6 +124,15 @@ export class UpstreamCall {
     if (this.#phase === 'streaming') this.#phaseTimer?.refresh();
   }
 
+  /**
+   * While we hold the body paused (our reader is behind), the upstream cannot send: silence
+   * then is ours, so the idle timeout waits for `holdIdle(false)` (which starts it afresh).
+   */
+  holdIdle(held: boolean): void {
+    this.#idleHeld = held;
+    if (!held) this.gotChunk();
+  }
+
   /** Abort with a reason (the first reason wins). */
   fail(reason: GatewayError): void {
     if (this.reason !== undefined || this.#phase === 'done') return;
@@ -174,6 +184,10 @@ export class UpstreamCall {
   }
 
   #expire(which: 'timeout_total' | 'first_token' | 'idle'): void {
+    if (which === 'idle' && this.#idleHeld) {
+      this.#phaseTimer?.refresh();
+      return;
+    }
     const { timeouts } = this.#opts;
     const who = `Upstream "${this.#upstream}"`;
     const headers = this.#phase === 'headers';

@@ -33,7 +33,7 @@ class FakeBody implements ResponseBody {
   }
 }
 
-/** `data: <text>` is a delta, `data: STOP` the finish, `data: [DONE]` the terminator, `data: FAIL` an in-band error. */
+/** `data: <text>` is a delta, `data: STOP` the finish, `data: BAD` a malformed payload, `data: [DONE]` the terminator, `data: FAIL` an in-band error. */
 const decoder = (): StreamDecoder => ({
   id: 'test',
   model: 'test-model',
@@ -41,6 +41,7 @@ const decoder = (): StreamDecoder => ({
     if (data === '[DONE]') return true;
     if (data === 'FAIL') throw new GatewayError({ code: 'stream_interrupted', message: 'in-band error', kind: 'stream_truncated', retryable: true });
     if (data === 'STOP') out.push({ type: 'finish', finishReason: 'stop' });
+    else if (data === 'BAD') out.push({ type: 'malformed' });
     else out.push({ type: 'delta', content: data });
     return false;
   },
@@ -86,6 +87,22 @@ describe('SseUpstreamStream', () => {
     expect(body.paused).toBe(false);
     expect(body.pauses).toBe(1);
     await batches.return(undefined);
+  });
+
+  it('hands a streaming reader the deltas that arrived together as one, in order, and no others', async () => {
+    const { stream, body } = open();
+    const reader = stream[Symbol.asyncIterator]();
+    body.send(events('a', 'b', 'BAD', 'c', 'd'));
+    expect((await reader.next()).value).toEqual({ type: 'delta', content: 'ab' });
+    expect((await reader.next()).value).toEqual({ type: 'malformed' });
+    expect((await reader.next()).value).toEqual({ type: 'delta', content: 'cd' });
+    // Read as they come, deltas stay apart: nothing is held back to be merged.
+    const next = reader.next();
+    body.send(events('e'));
+    expect((await next).value).toEqual({ type: 'delta', content: 'e' });
+    body.send(events('f', 'STOP'));
+    expect((await reader.next()).value).toEqual({ type: 'delta', content: 'f' });
+    expect((await reader.next()).value).toEqual({ type: 'finish', finishReason: 'stop' });
   });
 
   it('drains the trailer of a finished answer when the reader leaves at the finish, and drops an unfinished one', async () => {

@@ -155,6 +155,7 @@ export class SseUpstreamStream implements UpstreamStream, BodySink {
     if (queue.length >= HIGH_WATER_EVENTS && !this.#paused) {
       this.#paused = true;
       this.#body.pause();
+      call.holdIdle(true);
     }
     this.#wakeReader();
   }
@@ -189,15 +190,25 @@ export class SseUpstreamStream implements UpstreamStream, BodySink {
   // --- the reader's side ---
 
   /**
-   * One event at a time (what a streaming caller forwards). A batch can be long when the
-   * caller's own client reads slowly; the time it spends on each event is not upstream
-   * idleness either.
+   * One event at a time (what a streaming caller forwards), except that the deltas of one
+   * batch that follow each other come as one: text that arrived together goes on together,
+   * and a burst of tokens (a provider that sends several per read, a caller that reads
+   * slower than the model writes) costs each layer above one step, not one per token.
+   * A batch can be long when the caller's own client reads slowly; the time it spends on
+   * each event is not upstream idleness either.
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<UpstreamStreamEvent, void, undefined> {
     const call = this.#call;
     for await (const batch of this.batches()) {
-      for (const ev of batch) {
-        yield ev;
+      for (let i = 0; i < batch.length; ) {
+        const ev = batch[i++]!;
+        if (ev.type !== 'delta' || i === batch.length || batch[i]!.type !== 'delta') {
+          yield ev;
+        } else {
+          let content = ev.content;
+          while (i < batch.length && batch[i]!.type === 'delta') content += (batch[i++] as { content: string }).content;
+          yield { type: 'delta', content };
+        }
         call.gotChunk();
       }
     }
@@ -221,6 +232,7 @@ export class SseUpstreamStream implements UpstreamStream, BodySink {
           if (this.#paused) {
             this.#paused = false;
             this.#body.resume();
+            call.holdIdle(false);
           }
           yieldedFinish ||= this.#complete;
           yield batch;
