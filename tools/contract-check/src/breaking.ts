@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { extraChanges } from './extra-rules.ts';
 import { redocly } from './redocly.ts';
 
 export type Impact = 'major' | 'minor' | 'patch';
@@ -28,20 +29,27 @@ interface DiffJson {
   changes?: {
     path?: string;
     impact?: Impact;
+    base?: { pointer?: string };
+    revision?: { pointer?: string };
     verdicts?: { ruleId?: string; impact?: Impact; message?: string; location?: { pointer?: string } }[];
   }[];
 }
 
 const majorOf = (version: string): number => Number(/^v?(\d+)/.exec(version)?.[1] ?? Number.NaN);
 
+type Doc = Record<string, unknown> & { info?: { version?: unknown } };
+
 /**
- * Compares two contracts with `redocly diff` and fails on any change rated `major` (removed
- * path/operation/response/field, new required request field, narrowed enum, changed type…)
- * unless `info.version`'s major was bumped.
+ * Compares two contracts with `redocly diff`, plus our own rules for what it rates patch (stricter
+ * security, changed `x-llm-*` extensions, renamed path parameters: extra-rules.ts), and fails on
+ * any change rated `major` (removed path/operation/response/field, new required request field,
+ * narrowed enum, changed type…) unless `info.version`'s major was bumped.
  */
 export function checkBreaking(basePath: string, revisionPath: string): BreakingReport {
-  const baseVersion = String((parse(readFileSync(basePath, 'utf8')) as { info?: { version?: unknown } }).info?.version ?? '');
-  const revisionVersion = String((parse(readFileSync(revisionPath, 'utf8')) as { info?: { version?: unknown } }).info?.version ?? '');
+  const baseDoc = parse(readFileSync(basePath, 'utf8')) as Doc;
+  const revisionDoc = parse(readFileSync(revisionPath, 'utf8')) as Doc;
+  const baseVersion = String(baseDoc.info?.version ?? '');
+  const revisionVersion = String(revisionDoc.info?.version ?? '');
   const dir = mkdtempSync(join(tmpdir(), 'contract-diff-'));
   let report: DiffJson;
   try {
@@ -52,8 +60,12 @@ export function checkBreaking(basePath: string, revisionPath: string): BreakingR
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  const extra = extraChanges(baseDoc, revisionDoc);
+  const ours = new Set(extra.map((c) => c.pointer));
   const changes: ContractChange[] = [];
   for (const change of report.changes ?? []) {
+    // redocly's (lower) rating of a change one of our rules rates is left out: each change is listed once.
+    if ((change.impact ?? 'major') !== 'major' && [change.path, change.base?.pointer, change.revision?.pointer].some((p) => p !== undefined && ours.has(p))) continue;
     // A change no rule gave a verdict on still has its own impact (an added path, a new field): counted.
     if (!change.verdicts?.length) {
       changes.push({ impact: change.impact ?? 'major', pointer: change.path ?? '', message: 'changed', ruleId: 'redocly' });
@@ -68,6 +80,7 @@ export function checkBreaking(basePath: string, revisionPath: string): BreakingR
       });
     }
   }
+  changes.push(...extra);
   const breaking = changes.filter((c) => c.impact === 'major');
   const majorBumped = majorOf(revisionVersion) > majorOf(baseVersion);
   const ok = breaking.length === 0 || majorBumped;

@@ -84,6 +84,93 @@ describe('breaking-change check (redocly diff)', () => {
   });
 });
 
+// Breaking changes redocly rates patch, caught by extra-rules.ts (each also fails without its rule).
+const HEALTHZ_PUBLIC = "      summary: 'Liveness: the process is up'\n      security: []\n";
+const healthzAuthed: [string, string][] = [[HEALTHZ_PUBLIC, "      summary: 'Liveness: the process is up'\n"]];
+const BAD_REQUEST_RETRYABLE = '        Not retryable: the same request fails the same way.\n      x-llm-retryable: false\n';
+const badRequestRetryable: [string, string][] = [[BAD_REQUEST_RETRYABLE, BAD_REQUEST_RETRYABLE.replace('false', 'true')]];
+const jobIdRenamed: [string, string][] = [
+  ['  /v1/jobs/{job_id}:\n', '  /v1/jobs/{id}:\n'],
+  ['        - name: job_id\n', '        - name: id\n'],
+];
+const MAJOR_BUMP: [string, string] = ['  version: 1.0.0\n', '  version: 2.0.0\n'];
+
+describe('breaking changes redocly rates patch (extra-rules.ts)', () => {
+  it('removing security: [] from /healthz fails: the public probe starts requiring auth', () => {
+    const r = checkBreaking(contract, variant('healthz-authed', healthzAuthed));
+    expect(r.ok).toBe(false);
+    expect(r.breaking).toContainEqual(expect.objectContaining({ ruleId: 'security-stricter', pointer: '#/paths/~1healthz/get/security' }));
+    expect(r.summary).toMatch(/GET \/healthz: security is stricter \(none → bearerAuth, from the top-level security\)/);
+    // listed once: redocly's own (patch) entry for the same pointer is left out
+    expect(r.changes.filter((c) => c.pointer === '#/paths/~1healthz/get/security')).toHaveLength(1);
+  });
+
+  it('a top-level security change fails for each operation that inherits it, not for the public probes', () => {
+    const r = checkBreaking(contract, variant('top-scope', [['security:\n  - bearerAuth: []\ntags:', 'security:\n  - bearerAuth: [admin]\ntags:']]));
+    expect(r.ok).toBe(false);
+    const stricter = r.breaking.filter((c) => c.ruleId === 'security-stricter').map((c) => c.pointer);
+    expect(stricter).toContain('#/paths/~1v1~1chat~1completions/post/security');
+    expect(stricter.some((p) => p.includes('healthz') || p.includes('readyz'))).toBe(false);
+  });
+
+  it('adding security: [] (looser) passes', () => {
+    const r = checkBreaking(contract, variant('model-public', [['      operationId: getModel\n', '      operationId: getModel\n      security: []\n']]));
+    expect(r.breaking).toEqual([]);
+    expect(r.ok).toBe(true);
+  });
+
+  it('flipping x-llm-retryable on a components.responses entry fails, once, at the entry', () => {
+    const r = checkBreaking(contract, variant('retryable', badRequestRetryable));
+    expect(r.ok).toBe(false);
+    expect(r.breaking).toEqual([expect.objectContaining({ ruleId: 'x-llm-extension', pointer: '#/components/responses/BadRequest/x-llm-retryable' })]);
+    expect(r.summary).toMatch(/x-llm-retryable changed: false → true/);
+  });
+
+  it("pointing an operation's response at an entry with another x-llm-retryable fails (the $ref is followed)", () => {
+    const r = checkBreaking(contract, variant('retryable-ref', [["        '400':\n          $ref: '#/components/responses/BadRequest'\n        '401'", "        '400':\n          $ref: '#/components/responses/TooManyRequests'\n        '401'"]]));
+    expect(r.ok).toBe(false);
+    expect(r.breaking).toContainEqual(expect.objectContaining({ ruleId: 'x-llm-extension', pointer: '#/paths/~1v1~1chat~1completions/post/responses/400/x-llm-retryable' }));
+    expect(r.summary).toMatch(/#\/components\/responses\/BadRequest → #\/components\/responses\/TooManyRequests/);
+  });
+
+  it('changing an x-llm-agreement term the client reads fails; a server-side term or an added model is compatible', () => {
+    const changed = checkBreaking(contract, variant('agreement-changed', [['      maxAttempts: 3\n', '      maxAttempts: 4\n']]));
+    expect(changed.ok).toBe(false);
+    expect(changed.breaking).toEqual([expect.objectContaining({ pointer: '#/x-llm-agreement/defaults/retry/maxAttempts' })]);
+    const tuned = checkBreaking(contract, variant('agreement-tuned', [['    requestsPerMinute: 600\n', '    requestsPerMinute: 700\n']]));
+    expect(tuned.ok).toBe(true);
+    expect(tuned.changes).toEqual([expect.objectContaining({ impact: 'minor', pointer: '#/x-llm-agreement/rateLimits/requestsPerMinute' })]);
+    const added = checkBreaking(contract, variant('agreement-added', [['  rateLimits:\n', '    new-model:\n      contextWindow: 8192\n  rateLimits:\n']]));
+    expect(added.ok).toBe(true);
+    expect(added.changes).toEqual([expect.objectContaining({ impact: 'minor', pointer: '#/x-llm-agreement/models/new-model' })]);
+  });
+
+  it('renaming a path parameter fails (/v1/jobs/{job_id} → /v1/jobs/{id})', () => {
+    const r = checkBreaking(contract, variant('renamed', jobIdRenamed));
+    expect(r.ok).toBe(false);
+    expect(r.breaking).toEqual([expect.objectContaining({ ruleId: 'path-parameter-renamed', pointer: '#/paths/~1v1~1jobs~1{id}' })]);
+    expect(r.summary).toMatch(/path parameter \{job_id\} of \/v1\/jobs\/\{job_id\} renamed to \{id\}/);
+  });
+
+  it.each([
+    ['healthz-authed', healthzAuthed, 'security-stricter'],
+    ['retryable', badRequestRetryable, 'x-llm-extension'],
+    ['renamed', jobIdRenamed, 'path-parameter-renamed'],
+  ] as const)('%s with the major version bumped passes', (name, edits, ruleId) => {
+    const r = checkBreaking(contract, variant(`${name}-bumped`, [...edits, MAJOR_BUMP]));
+    expect(r.breaking).toContainEqual(expect.objectContaining({ ruleId }));
+    expect(r.majorBumped).toBe(true);
+    expect(r.ok).toBe(true);
+  });
+
+  it('npm run contract:breaking (the CLI) passes on the real contract against the baseline', () => {
+    expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts['contract:breaking']).toBe('node tools/contract-check/src/cli.ts breaking');
+    const out = execFileSync(process.execPath, [join(root, 'tools/contract-check/src/cli.ts'), 'breaking'], { cwd: root, encoding: 'utf8' });
+    expect(out).toMatch(/^no breaking changes/);
+    expect(out).toMatch(/contract:breaking passed\n$/);
+  });
+});
+
 describe('workspace copy: a contract change reaches the client types', () => {
   it('adding an optional response field and regenerating puts it in @llmgw/client types', () => {
     const ws = join(temp, 'ws');
