@@ -1,6 +1,6 @@
 import { validators } from '@llmgw/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OTHER_KEY, ask, fastAgreement, readSse, startStack, type Stack } from './testing/stack.ts';
+import { OTHER_KEY, TEST_KEY, ask, fastAgreement, readSse, startStack, type Stack } from './testing/stack.ts';
 
 describe('request path over HTTP against the simulator', () => {
   let stack: Stack;
@@ -158,6 +158,39 @@ describe('rate limits per key', () => {
   });
 });
 
+describe('reads under the request rate limit', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ agreement: fastAgreement((a) => (a.rateLimits.requestsPerMinute = 3)) });
+  });
+  afterAll(() => stack.close());
+
+  const get = (path: string, key = TEST_KEY) => fetch(`${stack.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+
+  it('counts model lookups and job polls against the key (a key looping on them is held to its rate), with the headers', async () => {
+    const list = await get('/v1/models');
+    expect(list.status).toBe(200);
+    expect(list.headers.get('x-ratelimit-remaining-requests')).toBe('2');
+    // Reads spend no tokens: no token headers.
+    expect(list.headers.get('x-ratelimit-remaining-tokens')).toBeNull();
+    expect((await get('/v1/models/gpt-4o-mini')).headers.get('x-ratelimit-remaining-requests')).toBe('1');
+    const poll = await get('/v1/jobs/job_unknown');
+    expect(poll.status).toBe(404);
+    expect(poll.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    for (const path of ['/v1/models', '/v1/models/gpt-4o-mini', '/v1/jobs/job_unknown']) {
+      const res = await get(path);
+      expect(res.status).toBe(429);
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+      const body = await res.json();
+      expect(validators.ErrorResponse(body)).toBe(true);
+      expect(body.error.code).toBe('rate_limit_exceeded');
+    }
+    // The chat endpoint shares the window; another key does not.
+    expect((await stack.chat(ask('q'))).status).toBe(429);
+    expect((await get('/v1/models', OTHER_KEY)).status).toBe(200);
+  });
+});
+
 describe('token rate limit over HTTP', () => {
   let stack: Stack;
   beforeAll(async () => {
@@ -204,6 +237,10 @@ describe('shared store down, failing closed', () => {
       expect(res.headers.get('retry-after')).toBe('1');
       expect(res.headers.get('x-should-retry')).toBeNull();
       expect(stack.sim.recorder.attempts()).toHaveLength(0);
+      // Reads cost the upstreams nothing: they are not refused for a store that is down.
+      const models = await fetch(`${stack.url}/v1/models`, { headers: { authorization: `Bearer ${TEST_KEY}` } });
+      expect(models.status).toBe(200);
+      expect(models.headers.get('x-ratelimit-remaining-requests')).toBeNull();
     } finally {
       await stack.close();
     }

@@ -36,6 +36,8 @@ export interface Admission {
 
 const UNKNOWN: LimitDecision = { allowed: true, limit: 0, remaining: 0, resetMs: 0 };
 const ALLOWED: BudgetVerdict = { allowed: true };
+/** The token window of a request that spends none: not asked, so no token headers. */
+const NOT_ASKED: Guarded<LimitDecision> = { value: UNKNOWN, failed: true };
 /** A store call that took this long to fail was waited for: the hold-off starts. */
 const SLOW_FAILURE_MS = 50;
 /** What a call skipped in the hold-off is reported as (counted like a failed call: the policy applied). */
@@ -160,6 +162,27 @@ export function createAdmission(options: AdmissionOptions) {
             ? guarded('rate_limit', () => options.tokens.consume(keyId, estimatedTokens), UNKNOWN)
             : guarded('rate_limit', () => options.tokens.peek(keyId), UNKNOWN);
         return then(tok, (t) => limits(keyId, estimatedTokens, req, t));
+      });
+    },
+
+    /**
+     * The request window alone, for reads that spend no tokens (model lookups, job polls): a
+     * key that loops on them is held to its request rate like any other. A store that cannot
+     * be reached lets them through whatever the failure policy (they cost the upstreams nothing).
+     */
+    admitRead(keyId: string): MaybePromise<Admission> {
+      return then(guarded('rate_limit', () => options.requests.consume(keyId, 1), UNKNOWN), (req) => {
+        const headers = rateLimitHeaders(req, NOT_ASKED);
+        if (req.failed || req.value.allowed) return { headers };
+        options.reportRejection('requests');
+        return {
+          headers,
+          rejection: new GatewayError({
+            code: 'rate_limit_exceeded',
+            message: `Request rate limit of ${req.value.limit} per minute reached for this key.`,
+            retryAfterMs: Math.max(1000, req.value.resetMs),
+          }),
+        };
       });
     },
 
