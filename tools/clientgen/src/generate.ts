@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { extractClientAgreement, renderAgreementModule } from './agreement.ts';
 import { generatedHeader, loadContract } from './contract.ts';
 import { listOperations, renderOperationsModule } from './operations.ts';
+import { queryParameters } from './query.ts';
 import { generateTypes } from './types.ts';
 
 export interface GenerateClientOptions {
@@ -15,6 +16,7 @@ export interface GenerateClientOptions {
 /** Writes types.ts, operations.ts, agreement.ts and sets package.json `version` to the contract's `info.version`. */
 export async function generateClient(options: GenerateClientOptions): Promise<string[]> {
   const contract = loadContract(options.contractPath);
+  queryParameters(contract.document); // throws on a query or cookie parameter openapi-fetch would send wrong
   const header = generatedHeader(contract.hash16);
   const outDir = join(options.packageDir, 'src', 'generated');
   mkdirSync(outDir, { recursive: true });

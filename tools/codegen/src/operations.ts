@@ -1,4 +1,5 @@
 import { deref, isObject, pointerToken, schemaRefName, type Contract, type Json, type JsonObject } from './contract.ts';
+import { queryRead, type QueryRead } from './query.ts';
 
 /** HTTP methods OpenAPI path items may hold, in a fixed order (deterministic output). */
 export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
@@ -6,12 +7,23 @@ export type HttpMethod = (typeof HTTP_METHODS)[number];
 
 export interface ParameterInfo {
   readonly name: string;
-  readonly in: 'path' | 'header';
+  readonly in: 'path' | 'header' | 'query';
+  /** As the contract says (path parameters always are). */
   readonly required: boolean;
   readonly schema: Json;
-  /** TypeScript type of the raw (string) value: a literal union for string enums, else `string`. */
+  /**
+   * TypeScript type of the value the stub validates: for path and header parameters the raw string
+   * (a literal union for string enums); for query parameters the coerced value (see `query`).
+   */
   readonly tsType: string;
+  /** Query parameters only: how the stub reads and coerces the value. */
+  readonly query: QueryRead | undefined;
+  /** Query parameters only: `schema.default`, filled in by the stub when the parameter is absent. */
+  readonly default: Json | undefined;
 }
+
+/** Whether the validated parameters always hold the value: required, or a query parameter with a default. */
+export const alwaysPresent = (p: ParameterInfo): boolean => p.required || p.default !== undefined;
 
 /** A JSON payload's schema: a component schema by name, or an inline one with its own validator name. */
 export interface PayloadInfo {
@@ -53,7 +65,7 @@ function tsLiteral(value: Json): string {
   return JSON.stringify(value);
 }
 
-/** TS type of a raw string parameter. Parameters arrive as strings; only string schemas are supported. */
+/** TS type of a raw path or header parameter: the stubs pass those on as strings, so only string schemas are supported. */
 function parameterTsType(schema: JsonObject, where: string): string {
   if (schema.type !== 'string') throw new Error(`${where}: only string parameters are supported by the server stubs (got type ${JSON.stringify(schema.type)})`);
   if (Array.isArray(schema.enum)) return schema.enum.map(tsLiteral).join(' | ');
@@ -82,25 +94,29 @@ function parametersOf(doc: JsonObject, pathItem: JsonObject, operation: JsonObje
       const at = `${where}/${index}`;
       const location = parameter.in;
       if (typeof parameter.name !== 'string') throw new Error(`${at}: parameter without a name`);
-      if (location === 'query' || location === 'cookie') throw new Error(`${at}: ${location} parameters are not supported by the server stubs yet`);
-      if (location !== 'path' && location !== 'header') throw new Error(`${at}: unknown parameter location ${JSON.stringify(location)}`);
-      const schema = deref(doc, parameter.schema ?? null);
+      if (location === 'cookie') throw new Error(`${at}: cookie parameters are not supported by the server stubs yet`);
+      if (location !== 'path' && location !== 'header' && location !== 'query') throw new Error(`${at}: unknown parameter location ${JSON.stringify(location)}`);
       // Header names are case-insensitive: key them lowercased (the stub reads them so).
       const name = location === 'header' ? parameter.name.toLowerCase() : parameter.name;
+      const query = location === 'query' ? queryRead(doc, parameter, at) : undefined;
+      const schema = deref(doc, parameter.schema ?? null);
       byKey.set(`${location}:${name}`, {
         name,
         in: location,
         required: location === 'path' || parameter.required === true,
         schema: parameter.schema ?? null,
-        tsType: parameterTsType(schema, at),
+        tsType: query?.tsType ?? parameterTsType(schema, at),
+        query,
+        default: query === undefined ? undefined : schema.default,
       });
     });
   }
   const parameters = [...byKey.values()];
-  const names = new Set<string>();
+  const seen = new Map<string, ParameterInfo['in']>();
   for (const p of parameters) {
-    if (names.has(p.name)) throw new Error(`${pointer}: parameter name ${p.name} is used twice (path and header); the stubs validate them as one object`);
-    names.add(p.name);
+    const first = seen.get(p.name);
+    if (first !== undefined) throw new Error(`${pointer}: parameter name ${p.name} is used twice (${first} and ${p.in}); the stubs validate them as one object`);
+    seen.set(p.name, p.in);
   }
   return parameters;
 }

@@ -1,6 +1,6 @@
 import { isObject, type Contract } from './contract.ts';
 import { withHeader } from './header.ts';
-import { listOperations, type OperationInfo, type ResponseInfo } from './operations.ts';
+import { alwaysPresent, listOperations, type OperationInfo, type ParameterInfo, type ResponseInfo } from './operations.ts';
 
 const pascal = (id: string): string => id.charAt(0).toUpperCase() + id.slice(1);
 const q = (s: string): string => `'${s.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
@@ -11,21 +11,45 @@ const docText = (text: unknown): string => (typeof text === 'string' ? text.repl
 /** The TS type of a validated payload, in the generated file's imports (`S.X` or `operations[...]`). */
 const payloadType = (tsType: string): string => tsType;
 
-function paramsType(operation: OperationInfo, location: 'path' | 'header'): string | undefined {
+/** Runtime helpers from packages/server/src/core every generated file imports. */
+const CORE_HELPERS = ['isJsonContentType', 'readJsonBody', 'requestHeader', 'resolveRouteOptions', 'respond', 'sendBodyError', 'sendParamsError', 'sendUnsupportedMediaType'];
+
+/** The handler input's key for each parameter location. */
+const INPUT_KEY = { path: 'params', header: 'headers', query: 'query' } as const satisfies Record<ParameterInfo['in'], string>;
+const LOCATIONS = ['path', 'header', 'query'] as const;
+
+function paramsType(operation: OperationInfo, location: ParameterInfo['in']): string | undefined {
   const list = operation.parameters.filter((p) => p.in === location);
   if (list.length === 0) return undefined;
-  return `{ ${list.map((p) => `readonly ${prop(p.name)}${p.required ? '' : '?'}: ${p.tsType}`).join('; ')} }`;
+  return `{ ${list.map((p) => `readonly ${prop(p.name)}${alwaysPresent(p) ? '' : '?'}: ${p.tsType}`).join('; ')} }`;
 }
 
-/** `{ body; params; headers }` handed to the handler, only with the parts the operation has. */
+/** `{ body; params; headers; query }` handed to the handler, only with the parts the operation has. */
 function inputType(operation: OperationInfo): string {
   const parts: string[] = [];
   if (operation.body) parts.push(`readonly body: ${payloadType(operation.body.tsType)}`);
-  const path = paramsType(operation, 'path');
-  if (path) parts.push(`readonly params: ${path}`);
-  const headers = paramsType(operation, 'header');
-  if (headers) parts.push(`readonly headers: ${headers}`);
+  for (const location of LOCATIONS) {
+    const type = paramsType(operation, location);
+    if (type) parts.push(`readonly ${INPUT_KEY[location]}: ${type}`);
+  }
   return parts.length === 0 ? 'Record<string, never>' : `{\n  ${parts.join(';\n  ')};\n}`;
+}
+
+/** Runtime helper that turns a query value's text into its schema's type (none for strings). */
+function queryCoercion(p: ParameterInfo): string | undefined {
+  if (p.query === undefined || p.query.scalar === 'string') return undefined;
+  return `query${p.query.scalar === 'number' ? 'Number' : 'Boolean'}${p.query.array ? 's' : ''}`;
+}
+
+/** The expression reading one parameter from the request (before validation). */
+function readParameter(p: ParameterInfo): string {
+  if (p.in === 'path') return `c.req.param(${q(p.name)})`;
+  if (p.in === 'header') return `requestHeader(c, ${q(p.name.toLowerCase())}) ?? undefined`;
+  // Hono decodes the query; a scalar repeated in the URL is read from its first occurrence.
+  const text = `c.req.${p.query?.array ? 'queries' : 'query'}(${q(p.name)})`;
+  const coercion = queryCoercion(p);
+  const value = coercion === undefined ? text : `${coercion}(${text})`;
+  return p.default === undefined ? value : `${value} ?? ${JSON.stringify(p.default)}`;
 }
 
 /** Members of the result union: statuses grouped by identical body type, plus event streams. */
@@ -68,19 +92,18 @@ function routeFactory(operation: OperationInfo): string {
   lines.push(`  const check = options.validateResponses ? ${id}Responses : undefined;`);
   lines.push(`  return async function ${id}(c: Context<E>): Promise<Response> {`);
   const parts: string[] = [];
-  const headerParams = operation.parameters.filter((p) => p.in === 'header');
-  const pathParams = operation.parameters.filter((p) => p.in === 'path');
   if (operation.parameters.length > 0) {
-    const fields = [
-      ...pathParams.map((p) => `${prop(p.name)}: c.req.param(${q(p.name)})`),
-      ...headerParams.map((p) => `${prop(p.name)}: requestHeader(c, ${q(p.name.toLowerCase())}) ?? undefined`),
-    ];
+    // Every location's parameters are validated together, as one object (one 400 naming the parameter).
+    const byLocation = LOCATIONS.map((location) => operation.parameters.filter((p) => p.in === location)).filter((list) => list.length > 0);
+    const fields = byLocation.flat().map((p) => `${prop(p.name)}: ${readParameter(p)}`);
     lines.push(`    const params = { ${fields.join(', ')} };`);
     lines.push(`    if (!${access('V', `${id}_params`)}(params)) return sendParamsError(c, ${access('V', `${id}_params`)}.errors);`);
-    if (pathParams.length > 0) parts.push(`params: { ${pathParams.map((p) => `${prop(p.name)}: ${access('params', p.name)}`).join(', ')} }`);
-    // Only header parameters: the validated object already has the input's shape, pass it as is.
-    if (headerParams.length > 0 && pathParams.length === 0) parts.push('headers: params');
-    else if (headerParams.length > 0) parts.push(`headers: { ${headerParams.map((p) => `${prop(p.name)}: ${access('params', p.name)}`).join(', ')} }`);
+    for (const list of byLocation) {
+      const key = INPUT_KEY[list[0]!.in];
+      // Only one location: the validated object already has the input's shape, pass it as is.
+      if (byLocation.length === 1) parts.push(`${key}: params`);
+      else parts.push(`${key}: { ${list.map((p) => `${prop(p.name)}: ${access('params', p.name)}`).join(', ')} }`);
+    }
   }
   if (operation.body) {
     const v = access('V', operation.body.validator);
@@ -104,6 +127,9 @@ export function generateRoutes(contract: Contract): string {
   const operations = listOperations(contract);
   const paths = isObject(contract.doc.paths) ? contract.doc.paths : {};
   const out: string[] = [];
+  // Query coercions are imported only when a parameter needs one: no unused imports in the generated file.
+  const coercions = operations.flatMap((op) => op.parameters.flatMap((p) => queryCoercion(p) ?? []));
+  const helpers = [...new Set([...CORE_HELPERS, ...coercions])].sort();
   out.push(
     operations.some((op) => [op.body, ...op.responses.map((r) => r.json)].some((p) => p?.inlineSchema !== undefined))
       ? `import { validators as V, type operations } from '@llmgw/contract';`
@@ -111,14 +137,7 @@ export function generateRoutes(contract: Contract): string {
     `import type * as S from '@llmgw/contract';`,
     `import type { Context, Env, Hono } from 'hono';`,
     `import {`,
-    `  isJsonContentType,`,
-    `  readJsonBody,`,
-    `  requestHeader,`,
-    `  resolveRouteOptions,`,
-    `  respond,`,
-    `  sendBodyError,`,
-    `  sendParamsError,`,
-    `  sendUnsupportedMediaType,`,
+    ...helpers.map((name) => `  ${name},`),
     `  type ResolvedRouteOptions,`,
     `  type ResponseContract,`,
     `  type ResponseHeaders,`,

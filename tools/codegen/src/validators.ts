@@ -6,7 +6,7 @@ import * as formatsModule from 'ajv-formats';
 // `default` is module.exports, so `.default.default` is the function for TypeScript and at run time alike.
 import { isObject, type Contract, type Json, type JsonObject } from './contract.ts';
 import { withHeader } from './header.ts';
-import { listOperations, type OperationInfo } from './operations.ts';
+import { alwaysPresent, listOperations, type OperationInfo } from './operations.ts';
 import { schemaNames } from './schemas.ts';
 import { rewriteSchemaRefs, toAjvSchema } from './transforms.ts';
 
@@ -35,18 +35,20 @@ export interface ValidatorEntry {
   readonly tsType: string;
 }
 
+// A query parameter with a default counts as required: the stub fills the default in before it
+// validates, so the validated object (and its type) always holds the value.
 function paramsSchema(operation: OperationInfo): Json {
   const properties: JsonObject = {};
   const required: string[] = [];
   for (const parameter of operation.parameters) {
     properties[parameter.name] = parameter.schema;
-    if (parameter.required) required.push(parameter.name);
+    if (alwaysPresent(parameter)) required.push(parameter.name);
   }
   return { type: 'object', properties, required };
 }
 
 function paramsTsType(operation: OperationInfo): string {
-  const fields = operation.parameters.map((p) => `${JSON.stringify(p.name)}${p.required ? '' : '?'}: ${p.tsType}`);
+  const fields = operation.parameters.map((p) => `${JSON.stringify(p.name)}${alwaysPresent(p) ? '' : '?'}: ${p.tsType}`);
   return `{ ${fields.join('; ')} }`;
 }
 
@@ -91,6 +93,23 @@ export function createAjv(entries: readonly ValidatorEntry[]): Ajv2020 {
   return ajv;
 }
 
+/**
+ * Throws when a query parameter's `default` fails its own schema: the stub fills it in before it
+ * validates, so every request without the parameter would get a 400. A separate Ajv, so the
+ * standalone output never sees these throwaway schemas.
+ */
+export function checkQueryDefaults(entries: readonly ValidatorEntry[], operations: readonly OperationInfo[]): void {
+  const defaulted = operations.flatMap((operation) => operation.parameters.filter((p) => p.default !== undefined).map((p) => ({ operation, p })));
+  if (defaulted.length === 0) return;
+  const ajv = createAjv(entries);
+  for (const { operation, p } of defaulted) {
+    const validate = ajv.compile(rewriteSchemaRefs(toAjvSchema(p.schema), schemaId) as AnySchemaObject);
+    if (!validate(p.default)) {
+      throw new Error(`${operation.pointer}: query parameter ${p.name} has default ${JSON.stringify(p.default)}, which fails its schema (${ajv.errorsText(validate.errors, { dataVar: p.name })})`);
+    }
+  }
+}
+
 /** The ESM output of Ajv still `require`s its runtime helpers: give it a `require` (Node only). */
 export const REQUIRE_SHIM = `import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);`;
 
@@ -121,6 +140,7 @@ export const CODE_POINT_LENGTH = [
 /** packages/contract/src/generated/validators.js and validators.d.ts */
 export function generateValidators(contract: Contract): { js: string; dts: string } {
   const entries = validatorEntries(contract);
+  checkQueryDefaults(entries, listOperations(contract));
   const ajv = createAjv(entries);
   const exportsMap: Record<string, string> = {};
   for (const entry of entries) exportsMap[entry.name] = schemaId(entry.name);

@@ -1,38 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseDocument } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateWorkspace } from './generate.ts';
-
-const ROOT = resolve(import.meta.dirname, '../../..');
-const NODE_MODULES = join(ROOT, 'node_modules');
-
-/**
- * A throwaway copy of the workspace: contracts, tools, the two packages, root config. node_modules
- * entries are symlinked, except @llmgw/*, which point at the copy's own packages so imports of
- * '@llmgw/contract' see the regenerated output.
- */
-function copyWorkspace(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'llmgw-codegen-'));
-  const skipNodeModules = (src: string): boolean => !src.split('/').includes('node_modules');
-  for (const part of ['contracts', 'tools', 'packages/contract', 'packages/server']) cpSync(join(ROOT, part), join(dir, part), { recursive: true, filter: skipNodeModules });
-  for (const file of ['package.json', 'tsconfig.base.json', 'tsconfig.json', 'nx.json']) cpSync(join(ROOT, file), join(dir, file));
-  mkdirSync(join(dir, 'node_modules/@llmgw'), { recursive: true });
-  for (const entry of readdirSync(NODE_MODULES)) if (entry !== '@llmgw') symlinkSync(join(NODE_MODULES, entry), join(dir, 'node_modules', entry));
-  symlinkSync(join(dir, 'packages/contract'), join(dir, 'node_modules/@llmgw/contract'));
-  symlinkSync(join(dir, 'packages/server'), join(dir, 'node_modules/@llmgw/server'));
-  return dir;
-}
-
-function editContract(dir: string, edit: (doc: ReturnType<typeof parseDocument>) => void): void {
-  const path = join(dir, 'contracts/openapi.yaml');
-  const doc = parseDocument(readFileSync(path, 'utf8'));
-  edit(doc);
-  writeFileSync(path, doc.toString());
-}
+import { copyWorkspace, editContract, NODE_MODULES, ROOT } from './test-workspace.ts';
 
 describe('a contract change flows into every generated artefact (workspace copy)', () => {
   let dir: string;

@@ -2,6 +2,7 @@
 export { errorResponse, errorTypeByCode, JSON_CONTENT_TYPE, sendError, type ResponseHeaders } from './errors.ts';
 export { describeJsonSyntaxError, jsonSyntaxErrorOffset } from './json-error.ts';
 export { isJsonContentType, readJsonBody, requestHeader, sendBodyError, sendParamsError, sendUnsupportedMediaType } from './request.ts';
+export { queryBoolean, queryBooleans, queryNumber, queryNumbers } from './query.ts';
 export {
   checkResponse,
   DEFAULT_ROUTE_OPTIONS,

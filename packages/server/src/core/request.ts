@@ -65,7 +65,7 @@ export function sendBodyError(c: Context, errors: readonly ErrorObject[] | null 
   return sendError(c, 400, 'invalid_request', issue.message, issue.param);
 }
 
-/** 400 `invalid_request` for a path or header parameter that fails its schema. */
+/** 400 `invalid_request` for a path, header or query parameter that fails its schema: `param` names it. */
 export function sendParamsError(c: Context, errors: readonly ErrorObject[] | null | undefined): Response {
   const issue = formatAjvErrors(errors, { root: 'parameters' });
   return sendError(c, 400, 'invalid_request', issue.message, issue.param);

@@ -4,7 +4,9 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { generatedHeader, loadContract } from '../contract.ts';
+import { queryParameters } from '../query.ts';
 import { downConvert } from './down-convert.ts';
+import { repeatArrayQueryKeys } from './query-arrays.ts';
 
 export interface GenerateAxiosOptions {
   contractPath: string;
@@ -38,6 +40,8 @@ export function resolveJar(packageDir: string, config: OpenApiToolsConfig): stri
 
 export function generateAxiosClient(options: GenerateAxiosOptions): string[] {
   const contract = loadContract(options.contractPath);
+  // Throws on a query or cookie parameter the clients would send differently from how the stubs read it.
+  const arrayQuery = queryParameters(contract.document).some((p) => p.array);
   const header = generatedHeader(contract.hash16);
   const config = JSON.parse(readFileSync(join(options.packageDir, 'openapitools.json'), 'utf8')) as OpenApiToolsConfig;
   const generator = config['generator-cli'].generators?.['client-axios'];
@@ -66,7 +70,8 @@ export function generateAxiosClient(options: GenerateAxiosOptions): string[] {
       rmSync(file);
       continue;
     }
-    writeFileSync(file, `${header}\n${readFileSync(file, 'utf8')}`);
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, `${header}\n${arrayQuery && file.endsWith('/api.ts') ? repeatArrayQueryKeys(text) : text}`);
     kept.push(relative(options.packageDir, file));
   }
   for (const dir of ['.openapi-generator']) rmSync(join(outDir, dir), { recursive: true, force: true });
