@@ -175,8 +175,8 @@ export function createService(options: ServiceOptions): Service {
     reportStoreError,
     reportRejection: (kind) => (kind === 'requests' || kind === 'tokens' ? metrics.rateLimitRejected(kind) : metrics.tokenBudgetRejected(kind)),
   });
-  const onTokens = (candidate: string, usage: { promptTokens: number; completionTokens: number }) =>
-    metrics.tokensUsed(candidate, usage.promptTokens, usage.completionTokens);
+  const onTokens = (candidate: string, usage: { promptTokens: number; completionTokens: number }, requested: string) =>
+    metrics.tokensUsed(candidate, usage.promptTokens, usage.completionTokens, undefined, requested);
   const chat = createChatHandler({
     resolve,
     session,
@@ -229,7 +229,7 @@ export function createService(options: ServiceOptions): Service {
     try {
       if (record.chat) {
         metrics.requestFinished(record.model, status, latency / 1000);
-        if (record.promptTokens !== undefined) metrics.genAiOperation(record.model, latency / 1000);
+        if (record.promptTokens !== undefined) metrics.genAiOperation(record.model, latency / 1000, undefined, record.answeredBy);
       }
       if (record.span) endSpan(record.span, { httpStatus: status, responseModel: record.answeredBy, fallbackStrategy: record.fallback, inputTokens: record.promptTokens, outputTokens: record.completionTokens, errorType: status >= 500 ? String(status) : undefined });
       requestLog.info({

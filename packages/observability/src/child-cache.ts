@@ -75,3 +75,23 @@ export class ChildCache3<C> {
     return rest.get(b, c);
   }
 }
+
+/** Children of a metric with four labels. */
+export class ChildCache4<C> {
+  readonly #metric: Labelled<C>;
+  readonly #children = new Map<string, ChildCache3<C>>();
+
+  constructor(metric: Labelled<C>) {
+    this.#metric = metric;
+  }
+
+  get(a: string, b: string, c: string, d: string): C {
+    let rest = this.#children.get(a);
+    if (rest === undefined) {
+      const metric = this.#metric;
+      rest = new ChildCache3<C>({ labels: (x, y, z) => metric.labels(a, x!, y!, z!) });
+      this.#children.set(a, rest);
+    }
+    return rest.get(b, c, d);
+  }
+}

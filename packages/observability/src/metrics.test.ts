@@ -92,11 +92,11 @@ describe('createMetrics exposition', () => {
     const metrics = createMetrics({ models: MODELS });
     metrics.tokensUsed('gpt-4o-mini', 100, 40);
     metrics.tokensUsed('gpt-4o-mini', 5, 0);
-    metrics.genAiOperation('claude-3.5', 2.5);
+    metrics.genAiOperation('claude-3.5', 2.5, undefined, 'claude-3.5');
     const { samples } = await scrape(metrics);
     expect(valueOf(samples, 'llm_tokens_used_total', { model: 'gpt-4o-mini', type: 'prompt' })).toBe(105);
     expect(valueOf(samples, 'llm_tokens_used_total', { model: 'gpt-4o-mini', type: 'completion' })).toBe(40);
-    const input = { gen_ai_operation_name: 'chat', gen_ai_request_model: 'gpt-4o-mini', gen_ai_token_type: 'input' };
+    const input = { gen_ai_operation_name: 'chat', gen_ai_request_model: 'gpt-4o-mini', gen_ai_response_model: 'gpt-4o-mini', gen_ai_token_type: 'input' };
     expect(valueOf(samples, 'gen_ai_client_token_usage_sum', input)).toBe(105);
     expect(valueOf(samples, 'gen_ai_client_token_usage_count', input)).toBe(2);
     expect(valueOf(samples, 'gen_ai_client_token_usage_bucket', { ...input, le: '4' })).toBe(0);
@@ -108,8 +108,25 @@ describe('createMetrics exposition', () => {
       valueOf(samples, 'gen_ai_client_operation_duration_seconds_sum', {
         gen_ai_operation_name: 'chat',
         gen_ai_request_model: 'claude-3.5',
+        gen_ai_response_model: 'claude-3.5',
       }),
     ).toBe(2.5);
+  });
+
+  it('labels GenAI metrics with the model asked for and the one that answered (a fallback), as the GenAI spec does', async () => {
+    const metrics = createMetrics({ models: MODELS });
+    // Asked for claude-3.5, answered by its fallback gpt-4o-mini.
+    metrics.tokensUsed('gpt-4o-mini', 12, 8, undefined, 'claude-3.5');
+    metrics.genAiOperation('claude-3.5', 1.5, undefined, 'gpt-4o-mini');
+    metrics.genAiOperation('claude-3.5', 0.5);
+    const { samples } = await scrape(metrics);
+    // What the tokens cost is the answering model's.
+    expect(valueOf(samples, 'llm_tokens_used_total', { model: 'gpt-4o-mini', type: 'prompt' })).toBe(12);
+    const pair = { gen_ai_operation_name: 'chat', gen_ai_request_model: 'claude-3.5', gen_ai_response_model: 'gpt-4o-mini' };
+    expect(valueOf(samples, 'gen_ai_client_token_usage_sum', { ...pair, gen_ai_token_type: 'output' })).toBe(8);
+    expect(valueOf(samples, 'gen_ai_client_operation_duration_seconds_sum', pair)).toBe(1.5);
+    // No model answered: the response model is empty.
+    expect(valueOf(samples, 'gen_ai_client_operation_duration_seconds_sum', { ...pair, gen_ai_response_model: '' })).toBe(0.5);
   });
 
   it('exposes every resilience metric with its exact name and labels', async () => {

@@ -7,7 +7,7 @@
  * (hot-metrics.ts; prom-client formats and serves them).
  */
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { ChildCache1, ChildCache2, ChildCache3 } from './child-cache.ts';
+import { ChildCache1, ChildCache2, ChildCache3, ChildCache4 } from './child-cache.ts';
 import { GEN_AI_OPERATION_CHAT } from './genai-attributes.ts';
 import { HotCounter, HotGauge, HotHistogram } from './hot-metrics.ts';
 import { OTHER_LABEL, boundedLabel, labelBounder, type LabelBounder } from './labels.ts';
@@ -102,10 +102,17 @@ export interface GatewayMetrics {
   requestStarted(): void;
   /** A request left: inflight - 1, `llm_requests_total{model,status}`, `llm_request_duration_seconds{model,status_class}`. */
   requestFinished(model: string, status: number, durationSeconds: number): void;
-  /** `llm_tokens_used_total{model,type}` and `gen_ai_client_token_usage` (input/output) for one completed call. */
-  tokensUsed(model: string, promptTokens: number, completionTokens: number, operation?: string): void;
-  /** `gen_ai_client_operation_duration_seconds` for one GenAI client operation. */
-  genAiOperation(model: string, durationSeconds: number, operation?: string): void;
+  /**
+   * One completed call's tokens: `llm_tokens_used_total{model,type}` by `model`, the model that
+   * answered (what the tokens cost), and `gen_ai_client_token_usage` (input/output) by the model
+   * asked for (`requestModel`, default `model`) and the one that answered, as the GenAI spec has them.
+   */
+  tokensUsed(model: string, promptTokens: number, completionTokens: number, operation?: string, requestModel?: string): void;
+  /**
+   * `gen_ai_client_operation_duration_seconds` for one GenAI client operation, by the model asked
+   * for and the one that answered (`responseModel`; empty when none did).
+   */
+  genAiOperation(model: string, durationSeconds: number, operation?: string, responseModel?: string): void;
   /** `llm_fallbacks_total{strategy}`. */
   fallbackUsed(strategy: FallbackStrategy): void;
   /** `llm_upstream_attempts_total` and `llm_upstream_attempt_duration_seconds` `{provider,model,outcome}`. */
@@ -244,19 +251,19 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   const storeErrors = new ChildCache1(
     counter('llm_shared_store_errors_total', 'Errors talking to a shared state store.', ['store']),
   );
-  const genAiTokens = new ChildCache3(
+  const genAiTokens = new ChildCache4(
     histogram(
       'gen_ai_client_token_usage',
-      'OTel GenAI gen_ai.client.token.usage: tokens per operation, by operation, requested model and token type.',
-      ['gen_ai_operation_name', 'gen_ai_request_model', 'gen_ai_token_type'],
+      'OTel GenAI gen_ai.client.token.usage: tokens per operation, by operation, requested model, responding model and token type.',
+      ['gen_ai_operation_name', 'gen_ai_request_model', 'gen_ai_response_model', 'gen_ai_token_type'],
       GEN_AI_TOKEN_USAGE_BUCKETS,
     ),
   );
-  const genAiDuration = new ChildCache2(
+  const genAiDuration = new ChildCache3(
     histogram(
       'gen_ai_client_operation_duration_seconds',
-      'OTel GenAI gen_ai.client.operation.duration in seconds, by operation and requested model.',
-      ['gen_ai_operation_name', 'gen_ai_request_model'],
+      'OTel GenAI gen_ai.client.operation.duration in seconds, by operation, requested model and responding model (empty when none answered).',
+      ['gen_ai_operation_name', 'gen_ai_request_model', 'gen_ai_response_model'],
       GEN_AI_OPERATION_DURATION_BUCKETS,
     ),
   );
@@ -276,19 +283,21 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
       requestDuration.get(m, statusClass(status)).observe(finiteNonNegative(durationSeconds));
     },
 
-    tokensUsed(model, promptTokens, completionTokens, operation = GEN_AI_OPERATION_CHAT) {
+    tokensUsed(model, promptTokens, completionTokens, operation = GEN_AI_OPERATION_CHAT, requestModel = model) {
       const m = boundModel(model);
+      const asked = requestModel === model ? m : boundModel(requestModel);
       const op = boundOperation(operation);
       const prompt = finiteNonNegative(promptTokens);
       const completion = finiteNonNegative(completionTokens);
       if (prompt > 0) tokens.get(m, 'prompt').inc(prompt);
       if (completion > 0) tokens.get(m, 'completion').inc(completion);
-      genAiTokens.get(op, m, 'input').observe(prompt);
-      genAiTokens.get(op, m, 'output').observe(completion);
+      genAiTokens.get(op, asked, m, 'input').observe(prompt);
+      genAiTokens.get(op, asked, m, 'output').observe(completion);
     },
 
-    genAiOperation(model, durationSeconds, operation = GEN_AI_OPERATION_CHAT) {
-      genAiDuration.get(boundOperation(operation), boundModel(model)).observe(finiteNonNegative(durationSeconds));
+    genAiOperation(model, durationSeconds, operation = GEN_AI_OPERATION_CHAT, responseModel) {
+      const answered = responseModel === undefined ? '' : boundModel(responseModel);
+      genAiDuration.get(boundOperation(operation), boundModel(model), answered).observe(finiteNonNegative(durationSeconds));
     },
 
     fallbackUsed(strategy) {

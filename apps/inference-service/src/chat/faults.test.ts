@@ -222,6 +222,12 @@ describe('failover', () => {
     expect(body.fallback).toEqual({ strategy: 'alternative_model', degraded: false });
     expect(attempts(s, 'gpt-4o-mini')).toHaveLength(1);
     expect(Date.now() - started).toBeLessThan(2000);
+    // The GenAI metrics name the model asked for and the one that answered; the token counter, what they cost.
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toMatch(/^gen_ai_client_token_usage_count\{gen_ai_operation_name="chat",gen_ai_request_model="gpt-4o-mini",gen_ai_response_model="llama-3.2-70b",gen_ai_token_type="output"\} 1$/m);
+    expect(metrics).toMatch(/^gen_ai_client_operation_duration_seconds_count\{gen_ai_operation_name="chat",gen_ai_request_model="gpt-4o-mini",gen_ai_response_model="llama-3.2-70b"\} 1$/m);
+    expect(metrics).toMatch(/^llm_tokens_used_total\{model="llama-3.2-70b",type="completion"\} [1-9]/m);
+    expect(metrics).not.toMatch(/^llm_tokens_used_total\{model="gpt-4o-mini"/m);
   });
 
   it('a slow first token beyond the model limit fails over', async () => {

@@ -80,8 +80,8 @@ export interface ChatHandlerDeps {
   telemetry: ChatTelemetry;
   /** Told when a fallback strategy answered. */
   onFallback(strategy: FallbackInfo['strategy']): void;
-  /** Told about tokens really used, per answering model. */
-  onTokens(candidate: string, usage: TokenUsage): void;
+  /** Told about tokens really used, per answering model (`candidate`) and the route asked for (`requested`). */
+  onTokens(candidate: string, usage: TokenUsage, requested: string): void;
   onStoreError(store: string, error: unknown): void;
   now: () => number;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -177,7 +177,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
 
     // The answer's tokens, and those of attempts that did not become the answer (ctx.spentTokens).
     const settle = (usage: TokenUsage, candidate: string) => {
-      deps.onTokens(candidate, usage);
+      deps.onTokens(candidate, usage, route.name);
       void deps.admission.settle(caller.keyId, estimate, usage.promptTokens + usage.completionTokens + ctx.spentTokens);
     };
     /** No answer from a model (an error, or a degraded answer): only what the failed attempts used. */
@@ -191,7 +191,7 @@ export function createChatHandler(deps: ChatHandlerDeps) {
     // the session as the failed attempt's).
     const chargeDelivered = (completionChars: number, answeringWhenCallerLeft?: string) => {
       const usage = { promptTokens: estimateUsage(messages, '').promptTokens, completionTokens: Math.ceil(completionChars / 4) };
-      if (answeringWhenCallerLeft !== undefined) deps.onTokens(answeringWhenCallerLeft, usage);
+      if (answeringWhenCallerLeft !== undefined) deps.onTokens(answeringWhenCallerLeft, usage, route.name);
       void deps.admission.settle(caller.keyId, estimate, usage.promptTokens + usage.completionTokens);
     };
     const remember = (answer: Pick<Answer, 'content' | 'finishReason' | 'candidate'>) => {

@@ -13,7 +13,8 @@ export interface JobWorkerDeps {
   session: SessionDeps;
   structured: StructuredOutput;
   telemetry: ChatTelemetry;
-  onTokens(candidate: string, usage: TokenUsage): void;
+  /** As the chat handler's: per answering model and the route asked for. */
+  onTokens(candidate: string, usage: TokenUsage, requested: string): void;
   /**
    * Charges the job's tokens to its key's rate limit and budget (the admission's `settle`):
    * a job runs later, outside the request that was admitted, and its upstream calls count too.
@@ -57,7 +58,7 @@ export function createJobProcessor(deps: JobWorkerDeps) {
       if (ctx.spentTokens) deps.chargeTokens(payload.keyId, ctx.spentTokens);
       throw err;
     }
-    deps.onTokens(answer.candidate.name, answer.usage);
+    deps.onTokens(answer.candidate.name, answer.usage, route.name);
     deps.chargeTokens(payload.keyId, answer.usage.promptTokens + answer.usage.completionTokens + ctx.spentTokens);
     return completionBody(
       `chatcmpl-${payload.requestId}`,
