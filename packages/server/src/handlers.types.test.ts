@@ -2,7 +2,7 @@
 // type checking if the contract ever allows them); the runtime part only keeps vitest honest.
 import type { ChatCompletion, ErrorResponse, JobAccepted } from '@llmgw/contract';
 import { describe, expectTypeOf, it } from 'vitest';
-import type { CreateChatCompletionInput, CreateChatCompletionResult, GetHealthResult, Handlers } from './index.ts';
+import type { CreateChatCompletionInput, CreateChatCompletionResult, GetHealthResult, GetModelInput, GetModelResult, Handlers } from './index.ts';
 
 const completion = {} as ChatCompletion;
 const error = {} as ErrorResponse;
@@ -29,6 +29,11 @@ describe('Handlers result union', () => {
     // @ts-expect-error /healthz is not an event stream
     const wrongStream: GetHealthResult = { status: 200, sse: new ReadableStream() };
     void [ok, wrongBody, wrongStatus, wrongStream];
+  });
+
+  it('exports every operation's types from the package entry (GetModel was once left out)', () => {
+    expectTypeOf<GetModelInput['params']['model']>().toEqualTypeOf<string>();
+    expectTypeOf<{ status: 404; body: ErrorResponse }>().toExtend<GetModelResult>();
   });
 
   it('types the validated input', () => {

@@ -1,20 +1,8 @@
 // @llmgw/server: Hono route stubs generated from contracts/openapi.yaml, and their hand-written runtime.
-export {
-  operationList,
-  registerRoutes,
-  type CreateChatCompletionInput,
-  type CreateChatCompletionResult,
-  type GetHealthInput,
-  type GetHealthResult,
-  type GetJobInput,
-  type GetJobResult,
-  type GetReadinessInput,
-  type GetReadinessResult,
-  type Handlers,
-  type ListModelsInput,
-  type ListModelsResult,
-  type OperationId,
-} from './generated/routes.ts';
+// Everything the generated file exports is public (the registrar, the operation list, the
+// handler table and each operation's Input/Result types): re-exported whole, so an operation added
+// to the contract needs no edit here (GetModelInput/Result had been left out of a hand-kept list).
+export * from './generated/routes.ts';
 export {
   DEFAULT_ROUTE_OPTIONS,
   describeJsonSyntaxError,
