@@ -31,7 +31,7 @@ describe('Handlers result union', () => {
     void [ok, wrongBody, wrongStatus, wrongStream];
   });
 
-  it('exports every operation's types from the package entry (GetModel was once left out)', () => {
+  it('exports the types of every operation from the package entry (GetModel was once left out)', () => {
     expectTypeOf<GetModelInput['params']['model']>().toEqualTypeOf<string>();
     expectTypeOf<{ status: 404; body: ErrorResponse }>().toExtend<GetModelResult>();
   });
