@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { LineBatcher } from './line-batcher.ts';
 
 /** Header and field names whose values are secrets, wherever they appear. */
 export const SECRET_KEYS: readonly string[] = [
@@ -77,42 +78,45 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   return logger;
 }
 
-let stdout: ReturnType<typeof pino.destination> | undefined;
+let stdout: LineBatcher | undefined;
 
 /** Longest a log line waits in the buffer: lines reach stdout in bursts, never late. */
 const FLUSH_INTERVAL_MS = 200;
 
 /**
- * Bytes of log lines gathered before a write. Each write goes through libuv's thread
+ * Characters of log lines gathered before a write. Each write goes through libuv's thread
  * pool, and waking a pool thread is dear on a VM: with 4 KiB (a write every ~12 request
  * lines) the dispatch alone was 1 % of the service's CPU in a perf profile. Below
- * sonic-boom's maxWrite (16 KiB), which it requires.
+ * sonic-boom's maxWrite (16 KiB), so a batch is one write.
  */
-const BATCH_BYTES = 12 * 1024;
+const BATCH_CHARS = 12 * 1024;
 
 /**
- * One buffered stdout stream per process: lines are written in BATCH_BYTES batches
+ * One buffered stdout stream per process: lines are written in BATCH_CHARS batches
  * under load (one write per line cost a system call each), flushed at least every
  * FLUSH_INTERVAL_MS so a quiet process still shows its lines at once, and on exit.
+ * The batches are gathered by LineBatcher (line-batcher.ts says why not by sonic-boom
+ * alone); sonic-boom writes each one, asynchronously.
  */
 function bufferedStdout(): DestinationStream {
   if (stdout) return stdout;
-  const dest = pino.destination({ dest: 1, sync: false, minLength: BATCH_BYTES });
-  // sonic-boom keeps the buffered byte count in `_len` (no public accessor); without
-  // it (another version) every tick flushes, which only costs an empty write.
-  const buffered = () => (dest as unknown as { _len?: number })._len ?? 1;
+  const dest = pino.destination({ dest: 1, sync: false, minLength: BATCH_CHARS });
+  const batcher = new LineBatcher(dest, BATCH_CHARS);
+  // sonic-boom keeps its own byte count in `_len` (no public accessor): lines it still holds
+  // (a batch smaller than minLength, handed over by an earlier flush while a write was running).
+  const held = () => (dest as unknown as { _len?: number })._len ?? 1;
   setInterval(() => {
-    if (buffered() > 0) dest.flush();
+    if (batcher.pending > 0 || held() > 0) batcher.flush();
   }, FLUSH_INTERVAL_MS).unref();
   process.once('exit', () => {
     try {
-      dest.flushSync();
+      batcher.flushSync();
     } catch {
       // stdout already closed: nothing more can be written anyway.
     }
   });
-  stdout = dest;
-  return dest;
+  stdout = batcher;
+  return batcher;
 }
 
 /**

@@ -1,0 +1,57 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { LineBatcher, type BatchSink } from './line-batcher.ts';
+
+class RecordingSink implements BatchSink {
+  readonly calls: string[] = [];
+  write(text: string): void {
+    this.calls.push(`write:${text}`);
+  }
+  flush(): void {
+    this.calls.push('flush');
+  }
+  flushSync(): void {
+    this.calls.push('flushSync');
+  }
+}
+
+describe('LineBatcher', () => {
+  it('hands lines over as one batch, in order, once they reach the batch size', () => {
+    const sink = new RecordingSink();
+    const batcher = new LineBatcher(sink, 10);
+    batcher.write('aaaa\n');
+    batcher.write('bbb\n');
+    expect(sink.calls).toEqual([]);
+    expect(batcher.pending).toBe(9);
+    batcher.write('c\n');
+    expect(sink.calls).toEqual(['write:aaaa\nbbb\nc\n']);
+    expect(batcher.pending).toBe(0);
+  });
+
+  it('flush hands over what waits and starts the write; flushSync writes it before returning', () => {
+    const sink = new RecordingSink();
+    const batcher = new LineBatcher(sink, 100);
+    batcher.write('x\n');
+    batcher.flush();
+    batcher.flush();
+    batcher.write('y\n');
+    batcher.flushSync();
+    expect(sink.calls).toEqual(['write:x\n', 'flush', 'flush', 'write:y\n', 'flushSync']);
+  });
+
+  it('loses no line of a process that logs under load and exits at once (stdout, the default destination)', async () => {
+    const script = `
+      import { createLogger } from '@llmgw/observability';
+      const log = createLogger();
+      for (let i = 0; i < 5000; i++) log.info({ i, pad: 'x'.repeat(i % 300) }, 'line');
+      process.exit(0);
+    `;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--conditions=source', '--input-type=module', '-e', script], {
+      cwd: new URL('..', import.meta.url).pathname,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const seen = stdout.trim().split('\n').map((line) => (JSON.parse(line) as { i: number }).i);
+    expect(seen).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+  });
+});
