@@ -105,6 +105,20 @@ describe('SseUpstreamStream', () => {
     expect((await reader.next()).value).toEqual({ type: 'finish', finishReason: 'stop' });
   });
 
+  it('merges deltas only up to a size: a reader far behind still gets events of a sane size', async () => {
+    const { stream, body } = open();
+    const reader = stream[Symbol.asyncIterator]();
+    const piece = 'x'.repeat(1000);
+    body.send(events(...Array.from({ length: 40 }, () => piece)));
+    const sizes: number[] = [];
+    for (let total = 0; total < 40_000; ) {
+      const ev = (await reader.next()).value as { type: string; content: string };
+      sizes.push(ev.content.length);
+      total += ev.content.length;
+    }
+    expect(sizes).toEqual([17_000, 17_000, 6_000]);
+  });
+
   it('drains the trailer of a finished answer when the reader leaves at the finish, and drops an unfinished one', async () => {
     const finished = open();
     finished.body.send(events('a', 'STOP'));

@@ -32,6 +32,11 @@ const TRAILER_LIMIT_BYTES = 64 * 1024;
 const TRAILER_TIMEOUT_MS = 5_000;
 /** Decoded events waiting for the reader past which the upstream socket is paused. */
 const HIGH_WATER_EVENTS = 1024;
+/**
+ * Deltas are merged up to about this many characters (the last one merged may go past it): a
+ * reader far behind gets events of a sane size, and a cap on the whole answer cuts within one.
+ */
+const MERGED_DELTA_CHARS = 16 * 1024;
 /** One shared reason for cancelled streams (an Error per cancel would capture a stack each time). */
 const CANCELLED = new Error('stream cancelled');
 
@@ -191,7 +196,7 @@ export class SseUpstreamStream implements UpstreamStream, BodySink {
 
   /**
    * One event at a time (what a streaming caller forwards), except that the deltas of one
-   * batch that follow each other come as one: text that arrived together goes on together,
+   * batch that follow each other come as one (up to MERGED_DELTA_CHARS): text that arrived together goes on together,
    * and a burst of tokens (a provider that sends several per read, a caller that reads
    * slower than the model writes) costs each layer above one step, not one per token.
    * A batch can be long when the caller's own client reads slowly; the time it spends on
@@ -206,7 +211,7 @@ export class SseUpstreamStream implements UpstreamStream, BodySink {
           yield ev;
         } else {
           let content = ev.content;
-          while (i < batch.length && batch[i]!.type === 'delta') content += (batch[i++] as { content: string }).content;
+          while (i < batch.length && batch[i]!.type === 'delta' && content.length < MERGED_DELTA_CHARS) content += (batch[i++] as { content: string }).content;
           yield { type: 'delta', content };
         }
         call.gotChunk();
