@@ -169,6 +169,7 @@ export function createService(options: ServiceOptions): Service {
   const resolve = (model: string): ChatRoute | undefined => registry.resolve(model);
   const admission = createAdmission({
     requests: stores.requestLimiter,
+    reads: stores.readLimiter,
     tokens: stores.tokenLimiter,
     budget: createTokenBudget(stores.tokenUsage, { ...agreement.tokenBudget, bucketMs: tokenUsageBuckets(agreement).bucketMs, now }),
     onStoreError: config.storeFailure,

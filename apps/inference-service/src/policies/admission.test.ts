@@ -26,6 +26,7 @@ function admission(overrides: { requests?: RateLimiterStore; tokens?: RateLimite
   const now = () => clock.t;
   const control = createAdmission({
     requests: overrides.requests ?? memoryRateLimiter({ points: 2, durationSeconds: 60, now }),
+    reads: memoryRateLimiter({ points: 20, durationSeconds: 60, now }),
     tokens: overrides.tokens ?? memoryRateLimiter({ points: 1000, durationSeconds: 60, now }),
     budget: createTokenBudget(memoryTokenUsage(), { tokensPerWindow: 10_000, windowMs: 3_600_000, runaway: { factor: 10, recentWindowMs: 600_000, baselineWindowMs: 3_600_000, minTokens: 100 }, now }),
     onStoreError: overrides.onStoreError,

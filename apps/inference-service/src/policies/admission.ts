@@ -4,6 +4,8 @@ import type { BudgetVerdict, TokenBudget } from './token-budget.ts';
 
 export interface AdmissionOptions {
   requests: RateLimiterStore;
+  /** Reads' own window (model lookups, job polls): see READS_PER_REQUEST in stores/types.ts. */
+  reads: RateLimiterStore;
   tokens: RateLimiterStore;
   budget: TokenBudget;
   /**
@@ -36,8 +38,8 @@ export interface Admission {
 
 const UNKNOWN: LimitDecision = { allowed: true, limit: 0, remaining: 0, resetMs: 0 };
 const ALLOWED: BudgetVerdict = { allowed: true };
-/** The token window of a request that spends none: not asked, so no token headers. */
-const NOT_ASKED: Guarded<LimitDecision> = { value: UNKNOWN, failed: true };
+/** An admitted read: no headers (shared, never written to). */
+const NO_HEADERS: Admission = Object.freeze({ headers: Object.freeze({}) as Record<string, string> });
 /** A store call that took this long to fail was waited for: the hold-off starts. */
 const SLOW_FAILURE_MS = 50;
 /** What a call skipped in the hold-off is reported as (counted like a failed call: the policy applied). */
@@ -166,21 +168,21 @@ export function createAdmission(options: AdmissionOptions) {
     },
 
     /**
-     * The request window alone, for reads that spend no tokens (model lookups, job polls): a
-     * key that loops on them is held to its request rate like any other. A store that cannot
-     * be reached lets them through whatever the failure policy (they cost the upstreams nothing).
+     * Reads that spend no tokens (model lookups, job polls), in their own window: a key that
+     * loops on them is held to a rate, and polling a job does not use up the requests its chats
+     * need. They carry no x-ratelimit-* headers (those describe the chat windows). A store that
+     * cannot be reached lets them through whatever the failure policy (they cost the upstreams nothing).
      */
     admitRead(keyId: string): MaybePromise<Admission> {
-      return then(guarded('rate_limit', () => options.requests.consume(keyId, 1), UNKNOWN), (req) => {
-        const headers = rateLimitHeaders(req, NOT_ASKED);
-        if (req.failed || req.value.allowed) return { headers };
+      return then(guarded('rate_limit', () => options.reads.consume(keyId, 1), UNKNOWN), (read) => {
+        if (read.failed || read.value.allowed) return NO_HEADERS;
         options.reportRejection('requests');
         return {
-          headers,
+          headers: {},
           rejection: new GatewayError({
             code: 'rate_limit_exceeded',
-            message: `Request rate limit of ${req.value.limit} per minute reached for this key.`,
-            retryAfterMs: Math.max(1000, req.value.resetMs),
+            message: `Read rate limit of ${read.value.limit} per minute (model lookups and job polls) reached for this key.`,
+            retryAfterMs: Math.max(1000, read.value.resetMs),
           }),
         };
       });

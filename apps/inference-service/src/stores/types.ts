@@ -100,10 +100,19 @@ export interface JobQueue<TPayload = unknown, TResult = unknown> {
   close(): Promise<void>;
 }
 
+/**
+ * Reads a key may make per request it may make. Reads have a window of their own: a client
+ * polling a job every 250 ms while it runs (240 a minute) must not use up the requests its
+ * chats need, and a key looping on them is still held to a rate.
+ */
+export const READS_PER_REQUEST = 10;
+
 /** Everything shared between instances, chosen once at start. */
 export interface SharedStores {
   kind: 'memory' | 'redis';
   requestLimiter: RateLimiterStore;
+  /** Reads (model lookups, job polls) per key: a window of their own, READS_PER_REQUEST times the request rate. */
+  readLimiter: RateLimiterStore;
   tokenLimiter: RateLimiterStore;
   tokenUsage: TokenUsageStore;
   cache: ResponseCacheStore;

@@ -1,4 +1,4 @@
-import type { SharedStores } from '../types.ts';
+import { READS_PER_REQUEST, type SharedStores } from '../types.ts';
 import { memoryRateLimiter } from './rate-limiter.ts';
 import { memoryResponseCache } from './response-cache.ts';
 import { memoryTokenUsage } from './token-usage.ts';
@@ -15,6 +15,7 @@ export function memoryStores(options: MemoryStoresOptions): SharedStores {
   return {
     kind: 'memory',
     requestLimiter: memoryRateLimiter({ points: options.requestsPerMinute, durationSeconds: 60 }),
+    readLimiter: memoryRateLimiter({ points: options.requestsPerMinute * READS_PER_REQUEST, durationSeconds: 60 }),
     tokenLimiter: memoryRateLimiter({ points: options.tokensPerMinute, durationSeconds: 60 }),
     tokenUsage: memoryTokenUsage(options.tokenUsage),
     cache: memoryResponseCache(options.cacheMaxEntries),

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { JobQueue, SharedStores } from '../types.ts';
+import { READS_PER_REQUEST, type JobQueue, type SharedStores } from '../types.ts';
 import { closeClient, queueClient, requestPathClient, withTimeout, workerClient, type RedisClientTuning } from './client.ts';
 import { bullJobQueue, type BullJobQueueOptions } from './job-queue.ts';
 import { redisRateLimiter } from './rate-limiter.ts';
@@ -85,6 +85,7 @@ export function redisStores<P, R>(options: RedisStoresOptions): RedisStores<P, R
   const stores: SharedStores = {
     kind: 'redis',
     requestLimiter: redisRateLimiter(client, { points: options.requestsPerMinute, durationSeconds: 60, keyPrefix: `${prefix}:rl:req` }),
+    readLimiter: redisRateLimiter(client, { points: options.requestsPerMinute * READS_PER_REQUEST, durationSeconds: 60, keyPrefix: `${prefix}:rl:read` }),
     tokenLimiter: redisRateLimiter(client, { points: options.tokensPerMinute, durationSeconds: 60, keyPrefix: `${prefix}:rl:tok` }),
     tokenUsage: redisTokenUsage(client, { keyPrefix: `${prefix}:tok:`, ...options.tokenUsage }),
     cache: redisResponseCache(client, `${prefix}:cache:`),
