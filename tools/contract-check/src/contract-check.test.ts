@@ -140,6 +140,24 @@ describe('breaking changes redocly rates patch (extra-rules.ts)', () => {
     const tuned = checkBreaking(contract, variant('agreement-tuned', [['    requestsPerMinute: 600\n', '    requestsPerMinute: 700\n']]));
     expect(tuned.ok).toBe(true);
     expect(tuned.changes).toEqual([expect.objectContaining({ impact: 'minor', pointer: '#/x-llm-agreement/rateLimits/requestsPerMinute' })]);
+    // Which terms the client reads is clientgen's extractor's answer, not a list: defaults and per-model
+    // terms it does not read are the service's tuning too.
+    const serviceSide = checkBreaking(
+      contract,
+      variant('agreement-service-side', [
+        ['      connections: 100\n', '      connections: 200\n'],
+        ['      budgetRatio: 0.2\n', '      budgetRatio: 0.3\n'],
+        ['      slo: { p99LatencyMs: 25000 }\n      fallback:\n        - { strategy: alternative_model, model: gpt-4o-mini }', '      slo: { p99LatencyMs: 20000 }\n      fallback:\n        - { strategy: alternative_model, model: gpt-4o-mini }'],
+      ]),
+    );
+    expect(serviceSide.ok).toBe(true);
+    expect(serviceSide.changes.map((c) => [c.impact, c.pointer])).toEqual([
+      ['minor', '#/x-llm-agreement/defaults/retry/budgetRatio'],
+      ['minor', '#/x-llm-agreement/defaults/pool/connections'],
+      ['minor', '#/x-llm-agreement/models/gpt-4o/slo/p99LatencyMs'],
+    ]);
+    const modelTimeout = checkBreaking(contract, variant('agreement-model-timeout', [['      timeouts: { totalMs: 25000, firstTokenMs: 8000 }\n', '      timeouts: { totalMs: 20000, firstTokenMs: 8000 }\n']]));
+    expect(modelTimeout.breaking).toEqual([expect.objectContaining({ pointer: '#/x-llm-agreement/models/gpt-4o/timeouts/totalMs' })]);
     const added = checkBreaking(contract, variant('agreement-added', [['  rateLimits:\n', '    new-model:\n      contextWindow: 8192\n  rateLimits:\n']]));
     expect(added.ok).toBe(true);
     expect(added.changes).toEqual([expect.objectContaining({ impact: 'minor', pointer: '#/x-llm-agreement/models/new-model' })]);

@@ -1,6 +1,8 @@
 // Breaking changes `redocly diff` rates patch (or does not see), found by comparing the two parsed
 // documents ourselves. Each finding is a ContractChange, merged into redocly's report by breaking.ts.
 import { isDeepStrictEqual } from 'node:util';
+// What the generated client reads of the agreement: clientgen's extractor decides (see clientTermsOf).
+import { extractClientAgreement } from '../../clientgen/src/agreement.ts';
 import type { ContractChange } from './breaking.ts';
 
 type Obj = Record<string, unknown>;
@@ -140,22 +142,24 @@ function extensionsOf(node: unknown, at: string, doc?: Obj): Extensions {
  * The value of an `x-llm-*` extension changed, was removed, or was added to an element that exists
  * in both versions: breaking (`x-llm-retryable` changes the client's retries, `x-llm-event-schema`
  * the stream's event type). An extension on a new element comes with it: redocly reports the element.
- * `x-llm-agreement` is compared term by term: a changed or removed term is breaking, an added one
- * (a new model, a new rule) is compatible (minor). Arrays (fallback chains, status lists) compare
- * whole, since their order is part of the term.
+ * `x-llm-agreement` is compared term by term: a changed or removed term the generated client
+ * reads is breaking, one only the service applies is minor (clientTermsOf), and an added one (a new
+ * model, a new rule) is compatible (minor). Arrays (fallback chains, status lists) compare whole,
+ * since their order is part of the term.
  */
 function extensionChanges(base: Obj, revision: Obj): ContractChange[] {
+  const clientTerms = clientTermsOf(base);
   // Outside paths, each extension is compared where it is written (a components.responses entry: once).
-  const found = compareExtensions(extensionsOf({ ...base, paths: undefined }, '#'), extensionsOf({ ...revision, paths: undefined }, '#'));
+  const found = compareExtensions(extensionsOf({ ...base, paths: undefined }, '#'), extensionsOf({ ...revision, paths: undefined }, '#'), clientTerms);
   // Under paths, through `$ref`s: an operation response now pointing at another entry changes too.
   for (const { path, method, base: b, revision: r } of operationPairs(base, revision)) {
     const at = pointer('paths', path, method);
-    found.push(...compareExtensions(extensionsOf(b, at, base), extensionsOf(r, at, revision)));
+    found.push(...compareExtensions(extensionsOf(b, at, base), extensionsOf(r, at, revision), clientTerms));
   }
   return found;
 }
 
-function compareExtensions(base: Extensions, revision: Extensions): ContractChange[] {
+function compareExtensions(base: Extensions, revision: Extensions, clientTerms: ReadonlySet<string>): ContractChange[] {
   const found: ContractChange[] = [];
   for (const at of new Set([...base.values.keys(), ...revision.values.keys()])) {
     const owner = parentOf(at);
@@ -163,31 +167,78 @@ function compareExtensions(base: Extensions, revision: Extensions): ContractChan
     const [wasVia, nowVia] = [base.owners.get(owner), revision.owners.get(owner)];
     if (wasVia !== undefined && wasVia === nowVia) continue; // the same entry in both: compared at the entry
     const note = wasVia === nowVia ? '' : ` (${wasVia ?? 'inline'} → ${nowVia ?? 'inline'})`;
-    found.push(...valueChanges(at, base.values.get(at), revision.values.get(at), at.endsWith('/x-llm-agreement'), note));
+    found.push(...valueChanges(at, base.values.get(at), revision.values.get(at), at.endsWith('/x-llm-agreement') ? clientTerms : undefined, note));
   }
   return found;
 }
 
-function valueChanges(at: string, was: unknown, now: unknown, byTerm: boolean, note = ''): ContractChange[] {
+/** `clientTerms`: given for the agreement, compared term by term (see clientTermsOf). */
+function valueChanges(at: string, was: unknown, now: unknown, clientTerms: ReadonlySet<string> | undefined, note = ''): ContractChange[] {
+  const byTerm = clientTerms !== undefined;
   if (isDeepStrictEqual(was, now)) return [];
-  if (byTerm && isObj(was) && isObj(now)) return Object.keys({ ...was, ...now }).flatMap((key) => valueChanges(`${at}/${esc(key)}`, was[key], now[key], true));
+  if (byTerm && isObj(was) && isObj(now)) return Object.keys({ ...was, ...now }).flatMap((key) => valueChanges(`${at}/${esc(key)}`, was[key], now[key], clientTerms));
   const name = at.split('/').find((s) => s.startsWith('x-llm-')) ?? 'x-llm-*';
   const what = name === 'x-llm-agreement' && !at.endsWith('/x-llm-agreement') ? `${name} term` : name;
   if (was === undefined) return [change(byTerm ? 'minor' : 'major', at, `${what} added: ${show(now)}${note}`, 'x-llm-extension')];
-  const impact = byTerm && !clientReads(at) ? 'minor' : 'major';
+  const impact = clientTerms !== undefined && !readByClient(at, clientTerms) ? 'minor' : 'major';
   if (now === undefined) return [change(impact, at, `${what} removed (was ${show(was)})${note}`, 'x-llm-extension')];
   return [change(impact, at, `${what} changed: ${show(was)} → ${show(now)}${note}`, 'x-llm-extension')];
 }
 
 /**
- * Agreement terms the generated client builds its behaviour from: the defaults (retries,
- * breaker, timeouts) and the per-model terms. The rest (rate limits, token budget, fallback
- * rules, SLOs) the service alone applies: tuning them is an operational change (minor), not
- * one that breaks a released client.
+ * Pointers of the agreement terms the generated client builds its behaviour from (retries,
+ * breaker, timeouts), found by asking clientgen's own extractor, the one source of what the
+ * client takes: each term of `doc`'s agreement is changed in turn, and those that change what it
+ * extracts are the client's. The rest (pools, bulkheads, rate limits, token budget, fallback
+ * rules, SLOs) the service alone applies: tuning them is an operational change (minor).
  */
-function clientReads(at: string): boolean {
-  return /\/x-llm-agreement\/(?:defaults|models)(?:\/|$)/.test(at);
+function clientTermsOf(doc: Obj): Set<string> {
+  const terms = new Set<string>();
+  const agreement = doc['x-llm-agreement'];
+  if (!isObj(agreement)) return terms;
+  const extract = (a: Obj): string => JSON.stringify(extractClientAgreement({ ...doc, 'x-llm-agreement': a } as unknown as Parameters<typeof extractClientAgreement>[0]));
+  let base: string;
+  try {
+    base = extract(agreement);
+  } catch {
+    return terms; // an agreement the client generator refuses: generation fails on it anyway
+  }
+  const walk = (node: Obj, at: string[]): void => {
+    for (const [key, value] of Object.entries(node)) {
+      const here = [...at, key];
+      if (isObj(value)) {
+        walk(value, here);
+        continue;
+      }
+      const copy = structuredClone(agreement);
+      let parent = copy;
+      for (const k of at) parent = parent[k] as Obj;
+      parent[key] = perturbed(value);
+      let changed: boolean;
+      try {
+        changed = extract(copy) !== base;
+      } catch {
+        changed = true; // the extractor reads it (it refused the changed value)
+      }
+      if (changed) terms.add(pointer('x-llm-agreement', ...here));
+    }
+  };
+  walk(agreement, []);
+  return terms;
 }
+
+/** Another value of the same kind, to see whether a reader notices. */
+function perturbed(value: unknown): unknown {
+  if (typeof value === 'number') return value + 1;
+  if (typeof value === 'boolean') return !value;
+  if (typeof value === 'string') return `${value}-changed`;
+  if (Array.isArray(value)) return [...value, value[0] ?? 'x'];
+  return 1;
+}
+
+/** A changed term at `at` (or an object of terms) holds a term the client reads. */
+const readByClient = (at: string, clientTerms: ReadonlySet<string>): boolean =>
+  [...clientTerms].some((term) => term === at || term.startsWith(`${at}/`) || at.startsWith(`${term}/`));
 
 // --- 3. Renamed path parameters ----------------------------------------------------------------
 
