@@ -61,6 +61,7 @@ describe('query parameters: generation refuses what the clients would send diffe
   it.each([
     ['style pipeDelimited', { name: 'tags', in: 'query', style: 'pipeDelimited', schema: STATUS }, 'GET /v1/jobs: query parameter tags has style "pipeDelimited"; only style: form (the default) is supported'],
     ['explode: false', { name: 'tags', in: 'query', explode: false, schema: STATUS }, 'GET /v1/jobs: array query parameter tags has explode: false; only repeated keys (explode: true, the default) are supported'],
+    ['required-but-empty array', { name: 'tags', in: 'query', required: true, schema: STATUS }, 'GET /v1/jobs: array query parameter tags is required but may be empty: an empty array is sent as no parameter at all, which the stub refuses (give it minItems: 1)'],
     ['an object (openapi-fetch would send deepObject)', { name: 'filter', in: 'query', schema: { type: 'object' } }, 'GET /v1/jobs (filter): query parameters must be integer, number, boolean, string or an array of one of those with a single `type` (got type "object")'],
     ['content instead of schema', { name: 'filter', in: 'query', content: { 'application/json': { schema: { type: 'object' } } } }, 'GET /v1/jobs: query parameter filter needs a `schema` (`content` is not supported)'],
     ['a cookie parameter', { name: 'session', in: 'cookie', schema: { type: 'string' } }, 'GET /v1/jobs: cookie parameter session is not supported (openapi-fetch does not send cookie parameters)'],

@@ -48,6 +48,9 @@ function checkQuery(doc: ContractDocument, parameter: Node, where: string): bool
   }
   if (parameter.explode === false) throw new Error(`${where}: array query parameter ${name} has explode: false; only repeated keys (explode: true, the default) are supported`);
   checkScalar(doc, schema.items, `${where} (${name} items)`);
+  if (parameter.required === true && !(typeof schema.minItems === 'number' && schema.minItems >= 1)) {
+    throw new Error(`${where}: array query parameter ${name} is required but may be empty: an empty array is sent as no parameter at all, which the stub refuses (give it minItems: 1)`);
+  }
   return true;
 }
 

@@ -35,7 +35,7 @@ export const QUERY_FIXTURE_PATHS: { readonly [path: string]: JsonObject } = {
       operationId: 'countJobs',
       parameters: [
         { name: 'window', in: 'query', schema: { type: 'number', exclusiveMinimum: 0 } },
-        { name: 'buckets', in: 'query', required: true, schema: { type: 'array', items: { type: 'integer' }, maxItems: 3 } },
+        { name: 'buckets', in: 'query', required: true, schema: { type: 'array', items: { type: 'integer' }, minItems: 1, maxItems: 3 } },
       ],
       responses: { '200': { description: 'Counts.', content: { 'application/json': { schema: { type: 'object', properties: { total: { type: 'integer' } } } } } } },
     },

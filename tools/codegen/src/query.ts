@@ -43,6 +43,9 @@ export function queryRead(doc: JsonObject, parameter: JsonObject, at: string): Q
   if (schema.type !== 'array') return { ...scalarOf(doc, parameter.schema, `${at} (${name})`), array: false };
   if (parameter.explode === false) throw new Error(`${at}: array query parameter ${name} has explode: false; only repeated keys (explode: true, the default) are supported`);
   if (!isObject(schema.items)) throw new Error(`${at}: array query parameter ${name} needs an \`items\` schema`);
+  if (parameter.required === true && !(typeof schema.minItems === 'number' && schema.minItems >= 1)) {
+    throw new Error(`${at}: array query parameter ${name} is required but may be empty: an empty array is sent as no parameter at all, which the stub refuses (give it minItems: 1)`);
+  }
   const item = scalarOf(doc, schema.items, `${at} (${name} items)`);
   return { scalar: item.scalar, array: true, tsType: item.tsType.includes(' | ') ? `(${item.tsType})[]` : `${item.tsType}[]` };
 }
