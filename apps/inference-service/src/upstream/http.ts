@@ -199,6 +199,16 @@ export class UpstreamCall {
       const ms = which === 'first_token' ? timeouts.firstTokenMs : timeouts.totalMs;
       err = bulkheadRejectedError(`${who}: no connection came free within ${ms} ms (every pooled connection busy)`);
     } else if (which === 'idle') err = timeoutError('timeout_idle', timeouts.streamIdleMs, who);
+    else if (which === 'timeout_total' && this.#idleHeld) {
+      // Paused by us: the caller reads slower than the model writes. Not the model's fault, so
+      // not its breaker's (one tenant's slow client must not open a model for everyone).
+      err = new GatewayError({
+        code: 'upstream_timeout',
+        kind: 'timeout_deadline',
+        retryable: false,
+        message: `${who} could not finish within ${timeouts.totalMs} ms: the answer was read more slowly than it was written`,
+      });
+    }
     else if (which === 'first_token') {
       err = headers ? timeoutError('silent', timeouts.firstTokenMs, who) : timeoutError('timeout_first_token', timeouts.firstTokenMs, who);
     } else err = headers ? timeoutError('silent', timeouts.totalMs, who) : timeoutError('timeout_total', timeouts.totalMs, who);

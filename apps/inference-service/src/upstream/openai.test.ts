@@ -355,6 +355,41 @@ describe('OpenAI adapter: a reader slower than the upstream', () => {
   });
 });
 
+describe('OpenAI adapter: a caller that reads too slowly', () => {
+  // 3000 deltas at once, then nothing more and no end: the reader takes what the first socket
+  // read brought (at most 64 KiB, ~430 deltas), then stops; the rest pauses the body (over 1024
+  // unread), so the only clock left is the model's total timeout.
+  let upstream: LoopbackUpstream;
+  let endless: Provider;
+  beforeAll(async () => {
+    upstream = await startLoopbackUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const chunk = (delta: string) =>
+        `data: {"id":"chatcmpl-s","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":${delta},"finish_reason":null}]}\n\n`;
+      res.write(chunk('{"role":"assistant","content":""}'));
+      res.write(Array.from({ length: 3000 }, () => chunk('{"content":"x"}')).join(''));
+    });
+    endless = createOpenAiProvider({ name: 'endless', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-test', dispatcher: pools.poolFor(upstream.url) });
+  });
+  afterAll(() => upstream.close());
+
+  it('times out at the total without blaming the model (kind timeout_deadline, which breakers ignore)', async () => {
+    const stream = await endless.stream(request(), opts({ streamIdleMs: 5000, totalMs: 300 }));
+    const err = await failure(
+      (async () => {
+        let first = true;
+        for await (const _ of stream) {
+          // Stop reading past the total timeout while the upstream is paused on our account.
+          if (first) await new Promise((r) => setTimeout(r, 500));
+          first = false;
+        }
+      })(),
+    );
+    expect(err).toMatchObject({ code: 'upstream_timeout', kind: 'timeout_deadline', retryable: false });
+    expect(err.message).toMatch(/read more slowly than it was written/);
+  });
+});
+
 describe('OpenAI adapter: cancellation', () => {
   it("the caller's signal aborts a waiting request immediately (kind aborted)", async () => {
     sim.setScenario({ rules: [{ model: '*', kind: 'hang' }] });
