@@ -295,13 +295,11 @@ export function createService(options: ServiceOptions): Service {
   app.use('/v1/*', bearerAuth(createKeyVerifier(config.apiKeys)));
   app.post('/v1/*', boundedBody({ limitBytes: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs }));
 
-  /** Reads (model lookups, job polls) count against the key's request rate; a 429 when over it. */
-  async function admitRead(c: Context): Promise<{ headers: Record<string, string>; refused?: { status: 429; body: ErrorEnvelope; headers: Record<string, string> } }> {
-    const admitted = await admission.admitRead(c.get('caller').id);
-    const error = admitted.rejection;
-    if (error === undefined) return { headers: admitted.headers };
-    const retryAfter = String(Math.ceil((error.retryAfterMs ?? 1000) / 1000));
-    return { headers: admitted.headers, refused: { status: 429, body: error.toEnvelope(), headers: { ...admitted.headers, 'retry-after': retryAfter } } };
+  /** Reads (model lookups, job polls) are held to their own per-key window: the 429 when over it. */
+  async function refusedRead(c: Context): Promise<{ status: 429; body: ErrorEnvelope; headers: Record<string, string> } | undefined> {
+    const error = (await admission.admitRead(c.get('caller').id)).rejection;
+    if (error === undefined) return undefined;
+    return { status: 429, body: error.toEnvelope(), headers: { 'retry-after': String(Math.ceil((error.retryAfterMs ?? 1000) / 1000)) } };
   }
 
   const handlers: Handlers = {
@@ -340,27 +338,26 @@ export function createService(options: ServiceOptions): Service {
       return result;
     },
     async listModels(c) {
-      const { headers, refused } = await admitRead(c);
+      const refused = await refusedRead(c);
       if (refused) return refused;
       return {
         status: 200,
         body: { object: 'list', data: registry.list().map((r) => ({ id: r.name, object: 'model' as const, created: servedSince, owned_by: r.upstream })) },
-        headers,
       };
     },
     async getModel(c, input) {
-      const { headers, refused } = await admitRead(c);
+      const refused = await refusedRead(c);
       if (refused) return refused;
       const name = input.params.model;
       const route = registry.resolve(name);
       if (!route) {
-        return { status: 404, body: modelNotFoundError(name).toEnvelope(), headers };
+        return { status: 404, body: modelNotFoundError(name).toEnvelope() };
       }
-      return { status: 200, body: { id: name, object: 'model', created: servedSince, owned_by: route.upstream }, headers };
+      return { status: 200, body: { id: name, object: 'model', created: servedSince, owned_by: route.upstream } };
     },
     async getJob(c, input) {
-      const admitted = await admitRead(c);
-      if (admitted.refused) return admitted.refused;
+      const refused = await refusedRead(c);
+      if (refused) return refused;
       let job: Awaited<ReturnType<typeof jobs.get>>;
       try {
         job = await jobs.get(input.params.job_id);
@@ -369,17 +366,13 @@ export function createService(options: ServiceOptions): Service {
         return {
           status: 503,
           body: new GatewayError({ code: 'upstream_unavailable', message: 'The job store is unreachable; try again shortly.' }).toEnvelope(),
-          headers: { ...admitted.headers, 'retry-after': '1' },
+          headers: { 'retry-after': '1' },
         };
       }
       // A job is its creator's: another key is told what it would be told for an unknown id
       // (job ids are hard to guess, but they travel in URLs and logs).
       if (!job || job.payload.keyId !== c.get('caller').id) {
-        return {
-          status: 404,
-          body: new GatewayError({ code: 'job_not_found', param: 'job_id', message: `No job '${input.params.job_id}' (unknown, or its result expired).` }).toEnvelope(),
-          headers: admitted.headers,
-        };
+        return { status: 404, body: new GatewayError({ code: 'job_not_found', param: 'job_id', message: `No job '${input.params.job_id}' (unknown, or its result expired).` }).toEnvelope() };
       }
       return {
         status: 200,
@@ -393,7 +386,6 @@ export function createService(options: ServiceOptions): Service {
           result: job.state === 'succeeded' ? (job.result as never) : null,
           error: job.state === 'failed' && job.error ? new GatewayError({ code: isGatewayErrorCode(job.error.code) ? job.error.code : 'internal_error', message: job.error.message }).toEnvelope().error : null,
         },
-        headers: admitted.headers,
       };
     },
     getHealth() {
