@@ -1,3 +1,6 @@
+// The stubs' own reading of parameters (tools/codegen): the clients must send what it reads.
+import { deref as derefJson, type Json, type JsonObject } from '../../codegen/src/contract.ts';
+import { queryRead } from '../../codegen/src/query.ts';
 import type { ContractDocument } from './contract.ts';
 
 /** A query parameter both clients can send as the server stubs read it. */
@@ -11,47 +14,16 @@ export interface QueryParameter {
 type Node = Record<string, unknown>;
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
-const SCALAR_TYPES = new Set(['integer', 'number', 'boolean', 'string']);
-const SUPPORTED = 'integer, number, boolean, string or an array of one of those';
-
 const isNode = (value: unknown): value is Node => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** Follows local `$ref`s (`#/components/parameters/X`, `#/components/schemas/X`). */
-function deref(doc: ContractDocument, node: unknown): Node {
-  let current = node;
-  for (let hops = 0; isNode(current) && typeof current.$ref === 'string'; hops++) {
-    if (hops > 32) throw new Error(`${current.$ref}: reference cycle`);
-    let target: unknown = doc;
-    for (const raw of current.$ref.replace(/^#\//, '').split('/')) target = isNode(target) ? target[raw.replaceAll('~1', '/').replaceAll('~0', '~')] : undefined;
-    if (target === undefined) throw new Error(`${current.$ref}: unresolved reference`);
-    current = target;
-  }
-  return isNode(current) ? current : {};
-}
+const deref = (doc: ContractDocument, node: unknown): Node => derefJson(doc as unknown as Json, node as Json);
 
-function checkScalar(doc: ContractDocument, schema: unknown, where: string): void {
-  const type = deref(doc, schema).type;
-  if (typeof type !== 'string' || !SCALAR_TYPES.has(type)) throw new Error(`${where}: query parameters must be ${SUPPORTED} with a single \`type\` (got type ${JSON.stringify(type ?? null)})`);
-}
-
-/** Checks one query parameter; says whether it is an array. Same limits as the server stubs (tools/codegen/src/query.ts). */
+/**
+ * Checks one query parameter with the server stubs' own reading of it (tools/codegen/src/query.ts:
+ * one set of limits and messages for stubs and clients); says whether it is an array.
+ */
 function checkQuery(doc: ContractDocument, parameter: Node, where: string): boolean {
-  const name = String(parameter.name);
-  if (parameter.schema === undefined) throw new Error(`${where}: query parameter ${name} needs a \`schema\` (\`content\` is not supported)`);
-  if (parameter.style !== undefined && parameter.style !== 'form') {
-    throw new Error(`${where}: query parameter ${name} has style ${JSON.stringify(parameter.style)}; only style: form (the default) is supported`);
-  }
-  const schema = deref(doc, parameter.schema);
-  if (schema.type !== 'array') {
-    checkScalar(doc, parameter.schema, `${where} (${name})`);
-    return false;
-  }
-  if (parameter.explode === false) throw new Error(`${where}: array query parameter ${name} has explode: false; only repeated keys (explode: true, the default) are supported`);
-  checkScalar(doc, schema.items, `${where} (${name} items)`);
-  if (parameter.required === true && !(typeof schema.minItems === 'number' && schema.minItems >= 1)) {
-    throw new Error(`${where}: array query parameter ${name} is required but may be empty: an empty array is sent as no parameter at all, which the stub refuses (give it minItems: 1)`);
-  }
-  return true;
+  return queryRead(doc as unknown as JsonObject, parameter as JsonObject, where).array;
 }
 
 /**
