@@ -194,6 +194,8 @@ describe('workspace copy: a contract change reaches the client types', () => {
     const ws = join(temp, 'ws');
     cpSync(join(root, 'contracts'), join(ws, 'contracts'), { recursive: true });
     cpSync(join(root, 'tools/clientgen'), join(ws, 'tools/clientgen'), { recursive: true, filter: (p) => !p.includes('node_modules') });
+    // clientgen reads query parameters with codegen's own rules (tools/codegen/src/query.ts).
+    cpSync(join(root, 'tools/codegen/src'), join(ws, 'tools/codegen/src'), { recursive: true });
     symlinkSync(join(root, 'node_modules'), join(ws, 'node_modules'), 'dir');
     mkdirSync(join(ws, 'packages/client'), { recursive: true });
     writeFileSync(join(ws, 'packages/client/package.json'), JSON.stringify({ name: '@llmgw/client', version: '0.0.0' }));
