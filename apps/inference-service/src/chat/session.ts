@@ -9,6 +9,7 @@ import {
   type UpstreamStream,
   type UpstreamStreamEvent,
 } from '../upstream/types.ts';
+import { isCallerTooSlow } from '../upstream/http.ts';
 import {
   blameDeadline,
   openWithRetries,
@@ -277,6 +278,12 @@ export async function* streamAnswer(deps: SessionDeps, input: SessionInput, ctx:
       // What this attempt streamed before breaking was paid for upstream (estimated at ~4 chars a token).
       const wastedTokens = Math.ceil((sent.length - sentBefore) / 4);
       ctx.spentTokens += wastedTokens;
+      // The caller read more slowly than the model wrote (upstream/http.ts): not the model's
+      // failure, and no other model would fare better. The caller gets it as it is.
+      if (isCallerTooSlow(error)) {
+        endAttempt({ outcome: 'aborted', error, wastedTokens });
+        throw error;
+      }
       endAttempt({ outcome: 'stream_error', error, wastedTokens });
       if (sent === '') {
         // Nothing reached the caller yet: an ordinary failover.

@@ -202,18 +202,31 @@ export class UpstreamCall {
     else if (which === 'timeout_total' && this.#idleHeld) {
       // Paused by us: the caller reads slower than the model writes. Not the model's fault, so
       // not its breaker's (one tenant's slow client must not open a model for everyone).
-      err = new GatewayError({
-        code: 'upstream_timeout',
-        kind: 'timeout_deadline',
-        retryable: false,
-        message: `${who} could not finish within ${timeouts.totalMs} ms: the answer was read more slowly than it was written`,
-      });
+      err = callerTooSlowError(who, timeouts.totalMs);
     }
     else if (which === 'first_token') {
       err = headers ? timeoutError('silent', timeouts.firstTokenMs, who) : timeoutError('timeout_first_token', timeouts.firstTokenMs, who);
     } else err = headers ? timeoutError('silent', timeouts.totalMs, who) : timeoutError('timeout_total', timeouts.totalMs, who);
     this.fail(err);
   }
+}
+
+/**
+ * A model's total timeout that ran out while the body was paused on our account: the caller read
+ * more slowly than the model wrote. Breaker-neutral (timeout_deadline), not retryable.
+ */
+export function callerTooSlowError(who: string, totalMs: number): GatewayError {
+  return new GatewayError({
+    code: 'upstream_timeout',
+    kind: 'timeout_deadline',
+    retryable: false,
+    message: `${who} could not finish within ${totalMs} ms: the answer was read more slowly than it was written`,
+  });
+}
+
+/** Whether `error` is callerTooSlowError's (the only non-retryable timeout_deadline). */
+export function isCallerTooSlow(error: GatewayError): boolean {
+  return error.kind === 'timeout_deadline' && !error.retryable;
 }
 
 function networkError(upstream: string, code: string, cause: unknown): GatewayError {
