@@ -133,14 +133,16 @@ describe('breaking changes redocly rates patch (extra-rules.ts)', () => {
     expect(r.summary).toMatch(/#\/components\/responses\/BadRequest → #\/components\/responses\/TooManyRequests/);
   });
 
-  it('changing an x-llm-agreement term the client reads fails; a server-side term or an added model is compatible', () => {
+  it('what the generated client takes from the agreement changing fails; a server-side term or an added model is compatible', () => {
     const changed = checkBreaking(contract, variant('agreement-changed', [['      maxAttempts: 3\n', '      maxAttempts: 4\n']]));
     expect(changed.ok).toBe(false);
-    expect(changed.breaking).toEqual([expect.objectContaining({ pointer: '#/x-llm-agreement/defaults/retry/maxAttempts' })]);
+    expect(changed.breaking).toEqual([expect.objectContaining({ ruleId: 'client-agreement', message: expect.stringMatching(/retry\.maxAttempts changes: 3 → 4/) })]);
+    // The term itself is recorded too, as minor.
+    expect(changed.changes).toContainEqual(expect.objectContaining({ impact: 'minor', pointer: '#/x-llm-agreement/defaults/retry/maxAttempts' }));
     const tuned = checkBreaking(contract, variant('agreement-tuned', [['    requestsPerMinute: 600\n', '    requestsPerMinute: 700\n']]));
     expect(tuned.ok).toBe(true);
     expect(tuned.changes).toEqual([expect.objectContaining({ impact: 'minor', pointer: '#/x-llm-agreement/rateLimits/requestsPerMinute' })]);
-    // Which terms the client reads is clientgen's extractor's answer, not a list: defaults and per-model
+    // Which terms the client takes is clientgen's extractor's answer, not a list: defaults and per-model
     // terms it does not read are the service's tuning too.
     const serviceSide = checkBreaking(
       contract,
@@ -157,10 +159,17 @@ describe('breaking changes redocly rates patch (extra-rules.ts)', () => {
       ['minor', '#/x-llm-agreement/models/gpt-4o/slo/p99LatencyMs'],
     ]);
     const modelTimeout = checkBreaking(contract, variant('agreement-model-timeout', [['      timeouts: { totalMs: 25000, firstTokenMs: 8000 }\n', '      timeouts: { totalMs: 20000, firstTokenMs: 8000 }\n']]));
-    expect(modelTimeout.breaking).toEqual([expect.objectContaining({ pointer: '#/x-llm-agreement/models/gpt-4o/timeouts/totalMs' })]);
+    expect(modelTimeout.breaking).toEqual([expect.objectContaining({ message: expect.stringMatching(/timeouts\.models\.gpt-4o\.totalMs changes: 25000 → 20000/) })]);
     const added = checkBreaking(contract, variant('agreement-added', [['  rateLimits:\n', '    new-model:\n      contextWindow: 8192\n  rateLimits:\n']]));
     expect(added.ok).toBe(true);
     expect(added.changes).toEqual([expect.objectContaining({ impact: 'minor', pointer: '#/x-llm-agreement/models/new-model' })]);
+  });
+
+  it('a model removed from the agreement fails, with or without terms of its own the client reads (the second review)', () => {
+    const withModel = variant('agreement-with-mini2', [['  rateLimits:\n', '    mini2:\n      contextWindow: 8192\n  rateLimits:\n']]);
+    const removed = checkBreaking(withModel, contract);
+    expect(removed.ok).toBe(false);
+    expect(removed.breaking).toEqual([expect.objectContaining({ ruleId: 'client-agreement', message: expect.stringMatching(/timeouts\.models\.mini2 changes/) })]);
   });
 
   it('renaming a path parameter fails (/v1/jobs/{job_id} → /v1/jobs/{id})', () => {

@@ -1,7 +1,7 @@
 // Breaking changes `redocly diff` rates patch (or does not see), found by comparing the two parsed
 // documents ourselves. Each finding is a ContractChange, merged into redocly's report by breaking.ts.
 import { isDeepStrictEqual } from 'node:util';
-// What the generated client reads of the agreement: clientgen's extractor decides (see clientTermsOf).
+// What the generated client reads of the agreement: clientgen's extractor decides (see clientAgreementChanges).
 import { extractClientAgreement } from '../../clientgen/src/agreement.ts';
 import type { ContractChange } from './breaking.ts';
 
@@ -23,7 +23,7 @@ const show = (value: unknown): string => {
 const change = (impact: ContractChange['impact'], at: string, message: string, ruleId: string): ContractChange => ({ impact, pointer: at, message, ruleId });
 
 export function extraChanges(base: Obj, revision: Obj): ContractChange[] {
-  return [...securityChanges(base, revision), ...extensionChanges(base, revision), ...pathParameterRenames(base, revision)];
+  return [...securityChanges(base, revision), ...extensionChanges(base, revision), ...clientAgreementChanges(base, revision), ...pathParameterRenames(base, revision)];
 }
 
 /**
@@ -142,24 +142,22 @@ function extensionsOf(node: unknown, at: string, doc?: Obj): Extensions {
  * The value of an `x-llm-*` extension changed, was removed, or was added to an element that exists
  * in both versions: breaking (`x-llm-retryable` changes the client's retries, `x-llm-event-schema`
  * the stream's event type). An extension on a new element comes with it: redocly reports the element.
- * `x-llm-agreement` is compared term by term: a changed or removed term the generated client
- * reads is breaking, one only the service applies is minor (clientTermsOf), and an added one (a new
- * model, a new rule) is compatible (minor). Arrays (fallback chains, status lists) compare whole,
- * since their order is part of the term.
+ * `x-llm-agreement` is compared term by term, each change recorded as minor (arrays, such as
+ * fallback chains, compare whole: their order is part of the term); what the generated client
+ * takes from it is compared by clientAgreementChanges, where any change is breaking.
  */
 function extensionChanges(base: Obj, revision: Obj): ContractChange[] {
-  const clientTerms = clientTermsOf(base);
   // Outside paths, each extension is compared where it is written (a components.responses entry: once).
-  const found = compareExtensions(extensionsOf({ ...base, paths: undefined }, '#'), extensionsOf({ ...revision, paths: undefined }, '#'), clientTerms);
+  const found = compareExtensions(extensionsOf({ ...base, paths: undefined }, '#'), extensionsOf({ ...revision, paths: undefined }, '#'));
   // Under paths, through `$ref`s: an operation response now pointing at another entry changes too.
   for (const { path, method, base: b, revision: r } of operationPairs(base, revision)) {
     const at = pointer('paths', path, method);
-    found.push(...compareExtensions(extensionsOf(b, at, base), extensionsOf(r, at, revision), clientTerms));
+    found.push(...compareExtensions(extensionsOf(b, at, base), extensionsOf(r, at, revision)));
   }
   return found;
 }
 
-function compareExtensions(base: Extensions, revision: Extensions, clientTerms: ReadonlySet<string>): ContractChange[] {
+function compareExtensions(base: Extensions, revision: Extensions): ContractChange[] {
   const found: ContractChange[] = [];
   for (const at of new Set([...base.values.keys(), ...revision.values.keys()])) {
     const owner = parentOf(at);
@@ -167,78 +165,63 @@ function compareExtensions(base: Extensions, revision: Extensions, clientTerms: 
     const [wasVia, nowVia] = [base.owners.get(owner), revision.owners.get(owner)];
     if (wasVia !== undefined && wasVia === nowVia) continue; // the same entry in both: compared at the entry
     const note = wasVia === nowVia ? '' : ` (${wasVia ?? 'inline'} → ${nowVia ?? 'inline'})`;
-    found.push(...valueChanges(at, base.values.get(at), revision.values.get(at), at.endsWith('/x-llm-agreement') ? clientTerms : undefined, note));
+    found.push(...valueChanges(at, base.values.get(at), revision.values.get(at), at.endsWith('/x-llm-agreement'), note));
   }
   return found;
 }
 
-/** `clientTerms`: given for the agreement, compared term by term (see clientTermsOf). */
-function valueChanges(at: string, was: unknown, now: unknown, clientTerms: ReadonlySet<string> | undefined, note = ''): ContractChange[] {
-  const byTerm = clientTerms !== undefined;
+/**
+ * `byTerm` (the agreement): compared term by term, each change recorded as minor; what the
+ * client sees change is rated by clientAgreementChanges.
+ */
+function valueChanges(at: string, was: unknown, now: unknown, byTerm: boolean, note = ''): ContractChange[] {
   if (isDeepStrictEqual(was, now)) return [];
-  if (byTerm && isObj(was) && isObj(now)) return Object.keys({ ...was, ...now }).flatMap((key) => valueChanges(`${at}/${esc(key)}`, was[key], now[key], clientTerms));
+  if (byTerm && isObj(was) && isObj(now)) return Object.keys({ ...was, ...now }).flatMap((key) => valueChanges(`${at}/${esc(key)}`, was[key], now[key], true));
   const name = at.split('/').find((s) => s.startsWith('x-llm-')) ?? 'x-llm-*';
   const what = name === 'x-llm-agreement' && !at.endsWith('/x-llm-agreement') ? `${name} term` : name;
-  if (was === undefined) return [change(byTerm ? 'minor' : 'major', at, `${what} added: ${show(now)}${note}`, 'x-llm-extension')];
-  const impact = clientTerms !== undefined && !readByClient(at, clientTerms) ? 'minor' : 'major';
+  const impact = byTerm ? 'minor' : 'major';
+  if (was === undefined) return [change(impact, at, `${what} added: ${show(now)}${note}`, 'x-llm-extension')];
   if (now === undefined) return [change(impact, at, `${what} removed (was ${show(was)})${note}`, 'x-llm-extension')];
   return [change(impact, at, `${what} changed: ${show(was)} → ${show(now)}${note}`, 'x-llm-extension')];
 }
 
 /**
- * Pointers of the agreement terms the generated client builds its behaviour from (retries,
- * breaker, timeouts), found by asking clientgen's own extractor, the one source of what the
- * client takes: each term of `doc`'s agreement is changed in turn, and those that change what it
- * extracts are the client's. The rest (pools, bulkheads, rate limits, token budget, fallback
- * rules, SLOs) the service alone applies: tuning them is an operational change (minor).
+ * What the generated client takes from the agreement (clientgen's own `extractClientAgreement`:
+ * retries, breaker, timeouts per model) compared between the two versions: any change is
+ * breaking, since a released client keeps the old terms (a removed or renamed model included).
+ * A model added is compatible. `retryableStatus` is left to the `x-llm-retryable` rule, which
+ * reports it where it is written.
  */
-function clientTermsOf(doc: Obj): Set<string> {
-  const terms = new Set<string>();
-  const agreement = doc['x-llm-agreement'];
-  if (!isObj(agreement)) return terms;
-  const extract = (a: Obj): string => JSON.stringify(extractClientAgreement({ ...doc, 'x-llm-agreement': a } as unknown as Parameters<typeof extractClientAgreement>[0]));
-  let base: string;
-  try {
-    base = extract(agreement);
-  } catch {
-    return terms; // an agreement the client generator refuses: generation fails on it anyway
-  }
-  const walk = (node: Obj, at: string[]): void => {
-    for (const [key, value] of Object.entries(node)) {
-      const here = [...at, key];
-      if (isObj(value)) {
-        walk(value, here);
-        continue;
+function clientAgreementChanges(base: Obj, revision: Obj): ContractChange[] {
+  const [was, now] = [clientAgreementOf(base), clientAgreementOf(revision)];
+  if (was === undefined || now === undefined) return [];
+  const found: ContractChange[] = [];
+  const compare = (path: string[], a: unknown, b: unknown): void => {
+    if (isDeepStrictEqual(a, b)) return;
+    if (isObj(a) && isObj(b)) {
+      for (const key of Object.keys({ ...a, ...b })) {
+        if (path.join('.') === 'timeouts.models' && !(key in a)) continue; // a new model
+        compare([...path, key], a[key], b[key]);
       }
-      const copy = structuredClone(agreement);
-      let parent = copy;
-      for (const k of at) parent = parent[k] as Obj;
-      parent[key] = perturbed(value);
-      let changed: boolean;
-      try {
-        changed = extract(copy) !== base;
-      } catch {
-        changed = true; // the extractor reads it (it refused the changed value)
-      }
-      if (changed) terms.add(pointer('x-llm-agreement', ...here));
+      return;
     }
+    const message = `the generated client's ${path.join('.')} changes: ${show(a)} → ${show(b)} (a released client keeps the old value)`;
+    found.push(change('major', pointer('x-llm-agreement'), message, 'client-agreement'));
   };
-  walk(agreement, []);
-  return terms;
+  compare([], was, now);
+  return found;
 }
 
-/** Another value of the same kind, to see whether a reader notices. */
-function perturbed(value: unknown): unknown {
-  if (typeof value === 'number') return value + 1;
-  if (typeof value === 'boolean') return !value;
-  if (typeof value === 'string') return `${value}-changed`;
-  if (Array.isArray(value)) return [...value, value[0] ?? 'x'];
-  return 1;
+/** The client's view of a document's agreement, without what other rules report; undefined when clientgen refuses it. */
+function clientAgreementOf(doc: Obj): Obj | undefined {
+  try {
+    const { contractVersion: _version, retry, ...rest } = extractClientAgreement(doc as unknown as Parameters<typeof extractClientAgreement>[0]);
+    const { retryableStatus: _statuses, ...ownRetry } = retry;
+    return { ...rest, retry: ownRetry };
+  } catch {
+    return undefined; // generation fails on it anyway
+  }
 }
-
-/** A changed term at `at` (or an object of terms) holds a term the client reads. */
-const readByClient = (at: string, clientTerms: ReadonlySet<string>): boolean =>
-  [...clientTerms].some((term) => term === at || term.startsWith(`${at}/`) || at.startsWith(`${term}/`));
 
 // --- 3. Renamed path parameters ----------------------------------------------------------------
 
