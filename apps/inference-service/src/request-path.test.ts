@@ -185,6 +185,8 @@ describe('reads under their own rate limit', () => {
       expect(validators.ErrorResponse(body)).toBe(true);
       expect(body.error).toMatchObject({ code: 'rate_limit_exceeded', message: expect.stringMatching(/Read rate limit of 30 per minute/) });
     }
+    // Counted apart from the chat windows' rejections.
+    expect(await (await fetch(`${stack.url}/metrics`)).text()).toMatch(/^llm_rate_limit_rejections_total\{kind="reads"\} 3$/m);
     // A key that polled its fill still has every chat request; another key still reads.
     for (let i = 0; i < 3; i++) expect((await stack.chat(ask(`q${i}`))).status).toBe(200);
     expect((await get('/v1/models', OTHER_KEY)).status).toBe(200);

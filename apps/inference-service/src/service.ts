@@ -174,7 +174,7 @@ export function createService(options: ServiceOptions): Service {
     budget: createTokenBudget(stores.tokenUsage, { ...agreement.tokenBudget, bucketMs: tokenUsageBuckets(agreement).bucketMs, now }),
     onStoreError: config.storeFailure,
     reportStoreError,
-    reportRejection: (kind) => (kind === 'requests' || kind === 'tokens' ? metrics.rateLimitRejected(kind) : metrics.tokenBudgetRejected(kind)),
+    reportRejection: (kind) => (kind === 'requests' || kind === 'tokens' || kind === 'reads' ? metrics.rateLimitRejected(kind) : metrics.tokenBudgetRejected(kind)),
   });
   const onTokens = (candidate: string, usage: { promptTokens: number; completionTokens: number }, requested: string) =>
     metrics.tokensUsed(candidate, usage.promptTokens, usage.completionTokens, undefined, requested);

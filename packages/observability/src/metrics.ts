@@ -54,7 +54,8 @@ export const BREAKER_STATE_VALUES = { closed: 0, half_open: 1, open: 2 } as cons
 export type BreakerState = keyof typeof BREAKER_STATE_VALUES;
 const BREAKER_STATES = Object.keys(BREAKER_STATE_VALUES) as BreakerState[];
 
-export const RATE_LIMIT_KINDS = ['requests', 'tokens'] as const;
+/** `reads`: model lookups and job polls, which have a window of their own. */
+export const RATE_LIMIT_KINDS = ['requests', 'tokens', 'reads'] as const;
 export type RateLimitKind = (typeof RATE_LIMIT_KINDS)[number];
 
 export const TOKEN_BUDGET_REASONS = ['budget', 'runaway'] as const;

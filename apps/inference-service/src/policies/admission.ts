@@ -17,7 +17,7 @@ export interface AdmissionOptions {
   /** Told about every store failure (metric + log line). */
   reportStoreError: (store: string, error: unknown) => void;
   /** Told about every rejection (metric). */
-  reportRejection: (kind: 'requests' | 'tokens' | 'budget' | 'runaway') => void;
+  reportRejection: (kind: 'requests' | 'tokens' | 'reads' | 'budget' | 'runaway') => void;
   /**
    * After a store call failed slowly (a command timeout, not a refused connection, which fails
    * at once), the stores are not asked again for this long: requests get the failure policy's
@@ -176,7 +176,7 @@ export function createAdmission(options: AdmissionOptions) {
     admitRead(keyId: string): MaybePromise<Admission> {
       return then(guarded('rate_limit', () => options.reads.consume(keyId, 1), UNKNOWN), (read) => {
         if (read.failed || read.value.allowed) return NO_HEADERS;
-        options.reportRejection('requests');
+        options.reportRejection('reads');
         return {
           headers: {},
           rejection: new GatewayError({
