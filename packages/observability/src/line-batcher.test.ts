@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { LineBatcher, type BatchSink } from './line-batcher.ts';
@@ -8,8 +8,9 @@ class RecordingSink implements BatchSink {
   write(text: string): void {
     this.calls.push(`write:${text}`);
   }
-  flush(): void {
+  flush(cb?: (err?: Error) => void): void {
     this.calls.push('flush');
+    cb?.();
   }
   flushSync(): void {
     this.calls.push('flushSync');
@@ -39,6 +40,39 @@ describe('LineBatcher', () => {
     batcher.flushSync();
     expect(sink.calls).toEqual(['write:x\n', 'flush', 'flush', 'write:y\n', 'flushSync']);
   });
+
+  it('calls back a flush (logger.flush(cb) in pino) once the sink has the lines', () => {
+    const sink = new RecordingSink();
+    const batcher = new LineBatcher(sink, 100);
+    batcher.write('x\n');
+    let called = false;
+    batcher.flush(() => (called = true));
+    expect(sink.calls).toEqual(['write:x\n', 'flush']);
+    expect(called).toBe(true);
+  });
+
+  it('keeps memory bounded when stdout stops taking lines: past the cap they are dropped', async () => {
+    // 200 000 lines of ~500 bytes (~100 MB) into a pipe nobody reads until the child is done.
+    const script = `
+      import { createLogger } from '@llmgw/observability';
+      const log = createLogger();
+      const pad = 'x'.repeat(450);
+      for (let i = 0; i < 200000; i++) log.info({ i, pad }, 'line');
+      process.stderr.write(String(process.memoryUsage().rss));
+      process.exit(0);
+    `;
+    const child = spawn(process.execPath, ['--conditions=source', '--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.pause();
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    // The child reports its RSS once every line is logged, before it exits (its exit flush
+    // waits for the pipe to be read).
+    let stderr = '';
+    const reported = new Promise<number>((resolve) => child.stderr.on('data', (d: Buffer) => /^\d+$/.test((stderr += d.toString()).trim()) && resolve(Number(stderr.trim()))));
+    const rss = await reported;
+    child.stdout.resume();
+    await exited;
+    expect(rss / 1024 / 1024).toBeLessThan(200);
+  }, 40_000);
 
   it('loses no line of a process that logs under load and exits at once (stdout, the default destination)', async () => {
     const script = `

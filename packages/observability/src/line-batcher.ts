@@ -16,7 +16,7 @@
  */
 export interface BatchSink {
   write(text: string): unknown;
-  flush(): void;
+  flush(cb?: (err?: Error) => void): void;
   flushSync(): void;
 }
 
@@ -43,10 +43,13 @@ export class LineBatcher {
     if (this.#chars >= this.#batchChars) this.#handOver();
   }
 
-  /** Starts writing what is waiting, however little (a quiet process's lines, on a timer). */
-  flush(): void {
+  /**
+   * Starts writing what is waiting, however little (a quiet process's lines, on a timer);
+   * `cb` (pino's `logger.flush(cb)`) is called once the sink has written it.
+   */
+  flush(cb?: (err?: Error) => void): void {
     this.#handOver();
-    this.#sink.flush();
+    this.#sink.flush(cb);
   }
 
   /** Everything waiting, and everything the sink holds, written before returning (at exit). */

@@ -92,6 +92,14 @@ const FLUSH_INTERVAL_MS = 200;
 const BATCH_CHARS = 12 * 1024;
 
 /**
+ * Most bytes of log lines waiting for stdout. A stdout that stops taking them (a blocked pipe,
+ * a stalled collector) would otherwise grow the process without bound (327 MB after 200 000
+ * lines in the review's reproduction); past this, lines are dropped. Logs are not worth the
+ * service.
+ */
+const MAX_PENDING_BYTES = 16 * 1024 * 1024;
+
+/**
  * One buffered stdout stream per process: lines are written in BATCH_CHARS batches
  * under load (one write per line cost a system call each), flushed at least every
  * FLUSH_INTERVAL_MS so a quiet process still shows its lines at once, and on exit.
@@ -100,7 +108,7 @@ const BATCH_CHARS = 12 * 1024;
  */
 function bufferedStdout(): DestinationStream {
   if (stdout) return stdout;
-  const dest = pino.destination({ dest: 1, sync: false, minLength: BATCH_CHARS });
+  const dest = pino.destination({ dest: 1, sync: false, minLength: BATCH_CHARS, maxLength: MAX_PENDING_BYTES });
   const batcher = new LineBatcher(dest, BATCH_CHARS);
   // sonic-boom keeps its own byte count in `_len` (no public accessor): lines it still holds
   // (a batch smaller than minLength, handed over by an earlier flush while a write was running).
