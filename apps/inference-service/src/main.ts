@@ -3,7 +3,7 @@
 // starts the embedded simulator when no routes file is given, and serves.
 import { startSimulator, simulatorOptionsFromEnv, type Simulator } from '@llmgw/simulator';
 import { agreement as contractAgreement } from '@llmgw/contract';
-import { createLogger, createMetrics, setupTracing } from '@llmgw/observability';
+import { createLogger, createMetrics, flushLogs, setupTracing } from '@llmgw/observability';
 import { DEV_API_KEY, effectiveAgreement, loadConfig } from './config.ts';
 import { defaultRoutes } from './registry/registry.ts';
 import { loadRoutesFile, type RoutesFile } from './registry/routes-file.ts';
@@ -68,6 +68,7 @@ async function main(): Promise<void> {
     await simulator?.close();
     await tracing.shutdown();
     log.info('stopped');
+    await flushLogs(log);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -74,6 +74,26 @@ describe('LineBatcher', () => {
     expect(rss / 1024 / 1024).toBeLessThan(200);
   }, 40_000);
 
+  it('keeps the order of lines when the process exits after flushLogs while the thread pool is busy', async () => {
+    // One pool thread, held by a key derivation: a batch's write waits in the queue. Without the
+    // awaited flush, the exit's synchronous flush wrote the last lines first.
+    const script = `
+      import { pbkdf2 } from 'node:crypto';
+      import { createLogger, flushLogs } from '@llmgw/observability';
+      const log = createLogger();
+      pbkdf2('p', 's', 300000, 32, 'sha256', () => {});
+      for (let i = 0; i < 201; i++) log.info({ i, pad: 'x'.repeat(200) }, 'line');
+      await flushLogs(log, 10000);
+      process.exit(0);
+    `;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--conditions=source', '--input-type=module', '-e', script], {
+      cwd: new URL('..', import.meta.url).pathname,
+      env: { ...process.env, UV_THREADPOOL_SIZE: '1' },
+    });
+    const seen = stdout.trim().split('\n').map((line) => (JSON.parse(line) as { i: number }).i);
+    expect(seen).toEqual(Array.from({ length: 201 }, (_, i) => i));
+  });
+
   it('loses no line of a process that logs under load and exits at once (stdout, the default destination)', async () => {
     const script = `
       import { createLogger } from '@llmgw/observability';

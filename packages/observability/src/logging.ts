@@ -128,6 +128,22 @@ function bufferedStdout(): DestinationStream {
 }
 
 /**
+ * Resolves once the lines logged so far are written (or after `timeoutMs`, so a blocked stdout
+ * cannot hold a shutdown). Await it before `process.exit`: the exit's synchronous flush would
+ * otherwise write the last lines before a batch still queued for libuv's thread pool.
+ */
+export function flushLogs(logger: Logger, timeoutMs = 1000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+    logger.flush(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/**
  * A child of `logger` without redaction, for the one line per request whose
  * fields come from `requestLogFields` (a fixed list that can hold no secret).
  * Redaction with wildcard paths costs ~60 µs a line; this costs ~2 µs.
