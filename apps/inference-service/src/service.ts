@@ -17,7 +17,7 @@ import {
   type Logger,
   type Span,
 } from '@llmgw/observability';
-import { GatewayError, isGatewayError, isGatewayErrorCode, type ErrorEnvelope } from '@llmgw/resilience';
+import { GatewayError, isGatewayError, isGatewayErrorCode } from '@llmgw/resilience';
 import { createChatHandler, modelNotFoundError, type ChatJobPayload, type ChatRoute } from './chat/handler.ts';
 import { createStructuredOutput } from './chat/structured-output.ts';
 import type { SessionDeps } from './chat/session.ts';
@@ -295,11 +295,10 @@ export function createService(options: ServiceOptions): Service {
   app.use('/v1/*', bearerAuth(createKeyVerifier(config.apiKeys)));
   app.post('/v1/*', boundedBody({ limitBytes: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs }));
 
-  /** Reads (model lookups, job polls) are held to their own per-key window: the 429 when over it. */
-  async function refusedRead(c: Context): Promise<{ status: 429; body: ErrorEnvelope; headers: Record<string, string> } | undefined> {
-    const error = (await admission.admitRead(c.get('caller').id)).rejection;
-    if (error === undefined) return undefined;
-    return { status: 429, body: error.toEnvelope(), headers: { 'retry-after': String(Math.ceil((error.retryAfterMs ?? 1000) / 1000)) } };
+  /** Reads (model lookups, job polls) are held to their own per-key window; app.onError answers the 429. */
+  async function holdToReadRate(c: Context): Promise<void> {
+    const refused = await admission.admitRead(c.get('caller').id);
+    if (refused) throw refused;
   }
 
   const handlers: Handlers = {
@@ -338,16 +337,14 @@ export function createService(options: ServiceOptions): Service {
       return result;
     },
     async listModels(c) {
-      const refused = await refusedRead(c);
-      if (refused) return refused;
+      await holdToReadRate(c);
       return {
         status: 200,
         body: { object: 'list', data: registry.list().map((r) => ({ id: r.name, object: 'model' as const, created: servedSince, owned_by: r.upstream })) },
       };
     },
     async getModel(c, input) {
-      const refused = await refusedRead(c);
-      if (refused) return refused;
+      await holdToReadRate(c);
       const name = input.params.model;
       const route = registry.resolve(name);
       if (!route) {
@@ -356,8 +353,7 @@ export function createService(options: ServiceOptions): Service {
       return { status: 200, body: { id: name, object: 'model', created: servedSince, owned_by: route.upstream } };
     },
     async getJob(c, input) {
-      const refused = await refusedRead(c);
-      if (refused) return refused;
+      await holdToReadRate(c);
       let job: Awaited<ReturnType<typeof jobs.get>>;
       try {
         job = await jobs.get(input.params.job_id);

@@ -38,8 +38,6 @@ export interface Admission {
 
 const UNKNOWN: LimitDecision = { allowed: true, limit: 0, remaining: 0, resetMs: 0 };
 const ALLOWED: BudgetVerdict = { allowed: true };
-/** An admitted read: no headers (shared, never written to). */
-const NO_HEADERS: Admission = Object.freeze({ headers: Object.freeze({}) as Record<string, string> });
 /** A store call that took this long to fail was waited for: the hold-off starts. */
 const SLOW_FAILURE_MS = 50;
 /** What a call skipped in the hold-off is reported as (counted like a failed call: the policy applied). */
@@ -172,19 +170,17 @@ export function createAdmission(options: AdmissionOptions) {
      * loops on them is held to a rate, and polling a job does not use up the requests its chats
      * need. They carry no x-ratelimit-* headers (those describe the chat windows). A store that
      * cannot be reached lets them through whatever the failure policy (they cost the upstreams nothing).
+     * Resolves to the refusal, or undefined when admitted.
      */
-    admitRead(keyId: string): MaybePromise<Admission> {
+    admitRead(keyId: string): MaybePromise<GatewayError | undefined> {
       return then(guarded('rate_limit', () => options.reads.consume(keyId, 1), UNKNOWN), (read) => {
-        if (read.failed || read.value.allowed) return NO_HEADERS;
+        if (read.failed || read.value.allowed) return undefined;
         options.reportRejection('reads');
-        return {
-          headers: {},
-          rejection: new GatewayError({
-            code: 'rate_limit_exceeded',
-            message: `Read rate limit of ${read.value.limit} per minute (model lookups and job polls) reached for this key.`,
-            retryAfterMs: Math.max(1000, read.value.resetMs),
-          }),
-        };
+        return new GatewayError({
+          code: 'rate_limit_exceeded',
+          message: `Read rate limit of ${read.value.limit} per minute (model lookups and job polls) reached for this key.`,
+          retryAfterMs: Math.max(1000, read.value.resetMs),
+        });
       });
     },
 
