@@ -321,6 +321,22 @@ describe('OpenAI adapter: an upstream that never stops sending', () => {
   });
 });
 
+/**
+ * An upstream that sends a role chunk and `deltas` one-character deltas at once, then the finish
+ * after `finishAfterMs` (never, when undefined: the response stays open).
+ */
+async function burstUpstream(name: string, deltas: number, finishAfterMs?: number): Promise<{ upstream: LoopbackUpstream; provider: Provider }> {
+  const chunk = (delta: string, finish: string | null) =>
+    `data: {"id":"chatcmpl-s","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":${delta},"finish_reason":${finish}}]}\n\n`;
+  const upstream = await startLoopbackUpstream((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(chunk('{"role":"assistant","content":""}', null));
+    res.write(Array.from({ length: deltas }, () => chunk('{"content":"x"}', null)).join(''));
+    if (finishAfterMs !== undefined) setTimeout(() => res.end(chunk('{}', '"stop"') + 'data: [DONE]\n\n'), finishAfterMs);
+  });
+  return { upstream, provider: createOpenAiProvider({ name, baseUrl: `${upstream.url}/v1`, apiKey: 'sk-test', dispatcher: pools.poolFor(upstream.url) }) };
+}
+
 describe('OpenAI adapter: a reader slower than the upstream', () => {
   // 1500 deltas at once (past the point where the upstream socket is paused), then the
   // finish 50 ms later: the stream is idle only because the reader is behind (the body is
@@ -328,15 +344,7 @@ describe('OpenAI adapter: a reader slower than the upstream', () => {
   let upstream: LoopbackUpstream;
   let fast: Provider;
   beforeAll(async () => {
-    upstream = await startLoopbackUpstream((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      const chunk = (delta: string, finish: string | null) =>
-        `data: {"id":"chatcmpl-s","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":${delta},"finish_reason":${finish}}]}\n\n`;
-      res.write(chunk('{"role":"assistant","content":""}', null));
-      res.write(Array.from({ length: 1500 }, () => chunk('{"content":"x"}', null)).join(''));
-      setTimeout(() => res.end(chunk('{}', '"stop"') + 'data: [DONE]\n\n'), 50);
-    });
-    fast = createOpenAiProvider({ name: 'fast', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-test', dispatcher: pools.poolFor(upstream.url) });
+    ({ upstream, provider: fast } = await burstUpstream('fast', 1500, 50));
   });
   afterAll(() => upstream.close());
 
@@ -362,14 +370,7 @@ describe('OpenAI adapter: a caller that reads too slowly', () => {
   let upstream: LoopbackUpstream;
   let endless: Provider;
   beforeAll(async () => {
-    upstream = await startLoopbackUpstream((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      const chunk = (delta: string) =>
-        `data: {"id":"chatcmpl-s","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":${delta},"finish_reason":null}]}\n\n`;
-      res.write(chunk('{"role":"assistant","content":""}'));
-      res.write(Array.from({ length: 3000 }, () => chunk('{"content":"x"}')).join(''));
-    });
-    endless = createOpenAiProvider({ name: 'endless', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-test', dispatcher: pools.poolFor(upstream.url) });
+    ({ upstream, provider: endless } = await burstUpstream('endless', 3000));
   });
   afterAll(() => upstream.close());
 
